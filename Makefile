@@ -1,0 +1,76 @@
+# IOP Clinic: the commands a newcomer needs. `make run` and `make test` are the two that matter.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Tests run against the real services on this machine; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test test-sqlite lint fmt migrations-check migrate shell worker beat seed check-deploy compose-check clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)."; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Embedded default: SQLite file, Celery tasks in-process, demo data, development server.
+run: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "IOP Clinic is starting at http://localhost:$(PORT)/  (stop with Ctrl-C)"
+	DJANGO_DEBUG=true $(BIN)/python manage.py runserver localhost:$(PORT)
+
+# The whole suite on PostgreSQL + Redis (the services these machines run).
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		$(BIN)/python -m pytest $(ARGS)
+
+# The same suite on the embedded SQLite default (PostgreSQL-only tests are skipped with the reason).
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.db $(BIN)/python -m pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+migrate: install
+	$(BIN)/python manage.py migrate
+
+shell: install
+	$(BIN)/python manage.py shell
+
+seed: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py seed_demo
+
+# With Redis: set CELERY_BROKER_URL (and DATABASE_URL) in the environment first.
+worker: install
+	$(BIN)/celery -A iop worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A iop beat --loglevel=INFO
+
+check-deploy: install
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(64))') \
+		DJANGO_ALLOWED_HOSTS=clinic.example.org DJANGO_SECURE_PROXY_SSL_HEADER=true \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+compose-check:
+	docker-compose -f docker-compose.yml config -q
+
+clean:
+	rm -rf $(VENV) staticfiles .test-sqlite.db

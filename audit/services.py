@@ -1,0 +1,118 @@
+"""``record(...)``: the one way to write to the audit trail, and chain verification."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+
+from .models import Action, AuditEvent
+
+GENESIS = "0" * 64
+# Arbitrary constant key for the PostgreSQL advisory lock that serialises chain appends.
+_CHAIN_LOCK_KEY = 0x10A0D17
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is the proxy's address behind a load balancer; the first X-Forwarded-For
+    # hop is trusted only when the deployment says a proxy sets it.
+    from django.conf import settings
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _plain(value) -> dict:
+    """JSON-safe copy (dates, decimals and UUIDs become strings) so the hash survives a round trip."""
+    return json.loads(json.dumps(value or {}, default=str))
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    request: HttpRequest | None = None,
+    site=None,
+    patient=None,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    changes: dict | None = None,
+) -> AuditEvent:
+    """Append one audit event and link it to the chain.
+
+    Call it inside the transaction of the write it describes, so the event and the change
+    commit or roll back together. ``patient`` may be a patient object (its ``public_id`` is
+    stored) or the public id itself. ``obj`` fills ``object_type``/``object_id`` from a model
+    instance (its ``public_id`` when it has one, never a name).
+    """
+    if action not in Action.values:
+        raise ValueError(f"Unknown audit action {action!r}.")
+    if request is not None and actor is None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
+    if patient is not None and not isinstance(patient, str):
+        patient = str(getattr(patient, "public_id", patient))
+    site_id = getattr(site, "pk", site)
+    event = AuditEvent(
+        actor=actor,
+        actor_label=(getattr(actor, "email", "") or "")[:254],
+        action=action,
+        site_id=site_id,
+        patient_ref=patient or "",
+        object_type=object_type[:60],
+        object_id=str(object_id)[:64],
+        ip=_client_ip(request) if request is not None else None,
+        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:300],
+        reason=reason,
+        changes=_plain(changes),
+    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        event.prev_hash = previous or GENESIS
+        event.hash = event.compute_hash()
+        event.save()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def verify_chain(batch_size: int = 2000) -> ChainReport:
+    """Walk the chain oldest first; report the first row whose content or link does not match."""
+    expected_prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            return ChainReport(checked=checked)
+        for event in batch:
+            if event.prev_hash != expected_prev:
+                return ChainReport(
+                    checked, event.id, "its link to the previous event does not match (a row was removed or reordered)"
+                )
+            if event.compute_hash() != event.hash:
+                return ChainReport(checked, event.id, "its content does not match its hash (the row was changed)")
+            expected_prev = event.hash
+            checked += 1
+            last_id = event.id

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+
+from users import views as user_views
+
+# Admin sign-in goes through the main sign-in (allauth): the same MFA, throttling and audit.
+admin.site.login = login_required(admin.site.login)
+admin.site.site_header = "IOP Clinic administration"
+admin.site.site_title = "IOP Clinic admin"
+
+urlpatterns = [
+    path("", user_views.home, name="home"),
+    path("", include("users.urls")),
+    path("audit/", include("audit.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/", include("iop.api_urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+
+handler403 = "iop.errors.permission_denied"
+handler404 = "iop.errors.page_not_found"
+handler500 = "iop.errors.server_error"

@@ -1,0 +1,74 @@
+"""Fixtures shared by every app's tests: sites, staff in each role, signed-in clients."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client
+
+from users.models import Role
+from users.tests.factories import MembershipFactory, SiteFactory, UserFactory
+
+# pytest-playwright runs an event loop; ORM calls in browser tests are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def site(db):
+    return SiteFactory(name="Riverside Test", time_zone="America/New_York")
+
+
+@pytest.fixture
+def other_site(db):
+    return SiteFactory(name="Elsewhere Test", time_zone="America/Los_Angeles")
+
+
+@pytest.fixture
+def make_staff(db, site):
+    """``make_staff(Role.CLINICIAN)`` → an MFA-enrolled user with that role at ``site``."""
+
+    def make(role: str = Role.CLINICIAN, *, at=None, mfa: bool = True, **user_fields):
+        user = UserFactory(mfa=mfa, **user_fields)
+        MembershipFactory(user=user, site=at or site, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_as(make_staff):
+    """``client_as(Role.SUPERVISOR)`` → a test client signed in as a new staff member with that role."""
+
+    def make(role: str = Role.CLINICIAN, *, at=None, user=None) -> Client:
+        client = Client()
+        client.user = user or make_staff(role, at=at)
+        client.force_login(client.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def clinician(make_staff):
+    return make_staff(Role.CLINICIAN)
+
+
+@pytest.fixture
+def supervisor(make_staff):
+    return make_staff(Role.SUPERVISOR)
+
+
+@pytest.fixture
+def site_admin(make_staff):
+    return make_staff(Role.SITE_ADMIN)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate limits and used TOTP codes live in the cache; tests must not see each other's.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,151 @@
+"""Session lifetime, MFA enforcement, the current site and no-store caching."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.functional import cached_property
+
+from .models import Membership
+
+LAST_SEEN_KEY = "iop_last_seen"
+AUTH_AT_KEY = "iop_auth_at"
+SITE_KEY = "iop_site_id"
+# Refresh the idle stamp at most this often, so most requests do not write the session.
+_TOUCH_EVERY = 30
+
+
+def _redirect_to_login(request: HttpRequest) -> HttpResponse:
+    url = f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}"
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Your session has ended. Sign in again."}, status=401)
+    return HttpResponseRedirect(url)
+
+
+class SessionTimeoutMiddleware:
+    """Automatic logoff after idle minutes and after an absolute lifetime (HIPAA §164.312(a))."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            session = request.session
+            auth_at = session.setdefault(AUTH_AT_KEY, now)
+            last_seen = session.get(LAST_SEEN_KEY, now)
+            idle_limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
+            absolute_limit = settings.SESSION_ABSOLUTE_HOURS * 3600
+            if now - last_seen > idle_limit or now - auth_at > absolute_limit:
+                reason = (
+                    f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} minutes without activity."
+                    if now - last_seen > idle_limit
+                    else f"You were signed out because sessions last at most {settings.SESSION_ABSOLUTE_HOURS} hours."
+                )
+                logout(request)
+                messages.info(request, reason)
+                return _redirect_to_login(request)
+            if now - last_seen >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:
+                session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+# Paths a signed-in user without MFA may still reach: the MFA set-up itself, sign-out,
+# password pages, invitations and static assets.
+_MFA_EXEMPT_PREFIXES = ("/accounts/", "/invite/", "/static/", "/favicon")
+
+
+def user_has_mfa(user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
+
+
+class RequireMFAMiddleware:
+    """Every staff member enrols a second factor before any page with patient data is shown."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not request.path.startswith(_MFA_EXEMPT_PREFIXES):
+            if not user_has_mfa(user):
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"detail": "Two-factor authentication must be set up before using the API."}, status=403
+                    )
+                messages.warning(
+                    request,
+                    "Set up two-factor authentication (an authenticator app or a passkey) "
+                    "before you can see patient information.",
+                )
+                return HttpResponseRedirect(reverse("mfa_index"))
+        return self.get_response(request)
+
+
+class CurrentClinic:
+    """The site the user is working in now, and their memberships (one query, on first use)."""
+
+    def __init__(self, request: HttpRequest):
+        self._request = request
+
+    @cached_property
+    def memberships(self) -> list[Membership]:
+        user = self._request.user
+        if not user.is_authenticated:
+            return []
+        return list(Membership.objects.active().filter(user=user).select_related("site"))
+
+    @cached_property
+    def membership(self) -> Membership | None:
+        wanted = self._request.session.get(SITE_KEY)
+        for membership in self.memberships:
+            if membership.site_id == wanted:
+                return membership
+        return self.memberships[0] if self.memberships else None
+
+    @property
+    def site(self):
+        return self.membership.site if self.membership else None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+
+class CurrentSiteMiddleware:
+    """``request.clinic``: the current site and role, chosen with the site switcher."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.clinic = CurrentClinic(request)
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """No page of a signed-in user is kept by browsers or proxies: any of them may show PHI."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -1,0 +1,38 @@
+"""Which roles may do what: one explicit table, read by every app's permissions module."""
+
+from __future__ import annotations
+
+from .models import Role
+
+R = Role
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # Site configuration and staff.
+    "site.change": frozenset({R.SITE_ADMIN}),
+    "staff.invite": frozenset({R.SITE_ADMIN}),
+    # Oversight.
+    "audit.view": frozenset({R.SUPERVISOR, R.SITE_ADMIN, R.DIRECTOR}),
+    "reports.view": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
+    # Patients and intake.
+    "patient.view": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
+    "patient.register": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    "patient.change": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    "intake.manage": frozenset({R.INTAKE, R.SUPERVISOR, R.CLINICIAN}),
+    "episode.admit": frozenset({R.INTAKE, R.SUPERVISOR, R.CLINICIAN}),
+    "episode.discharge": frozenset({R.CLINICIAN, R.SUPERVISOR}),
+    "consent.manage": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    "disclosure.make": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    # Clinical documentation: intake staff never read progress notes.
+    "clinical.view": frozenset({R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
+    "clinical.write": frozenset({R.CLINICIAN, R.SUPERVISOR}),
+    "placement.override": frozenset({R.SUPERVISOR}),
+    "note.cosign": frozenset({R.SUPERVISOR}),
+    "schedule.manage": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
+}
+
+
+def roles_with(capability: str) -> frozenset[str]:
+    try:
+        return CAPABILITIES[capability]
+    except KeyError:
+        raise KeyError(f"Unknown capability {capability!r}; add it to users.roles.CAPABILITIES.") from None
