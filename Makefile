@@ -70,7 +70,7 @@ check-deploy: install
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 compose-check:
-	docker-compose -f docker-compose.yml config -q
+	IOP_ENV_FILE=.env.example docker-compose -f docker-compose.yml config -q
 
 clean:
 	rm -rf $(VENV) staticfiles .test-sqlite.db
