@@ -1,12 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from users import views as user_views
 
 # Admin sign-in goes through the main sign-in (allauth): the same MFA, throttling and audit.
-admin.site.login = login_required(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "IOP Clinic administration"
 admin.site.site_title = "IOP Clinic admin"
 

@@ -169,3 +169,8 @@ def test_changing_the_password_ends_every_other_session(make_staff):
 def test_pages_of_signed_in_users_are_not_cached(client_as):
     response = client_as(Role.CLINICIAN).get(reverse("home"))
     assert "no-store" in response["Cache-Control"]
+
+
+def test_a_signed_in_non_staff_user_is_refused_the_admin(client_as):
+    client = client_as(Role.SUPERVISOR)
+    assert client.get("/admin/login/").status_code == 403
