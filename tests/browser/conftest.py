@@ -1,0 +1,133 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Pages are opened at ``http://localhost:<port>`` (not 127.0.0.1): WebAuthn only accepts a
+domain as the relying-party id, and ``localhost`` counts as a secure context on plain http.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from django.db import connection
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+AXE = REPO / "tests" / "assets" / "axe-4.min.js"
+# How long Playwright waits for a page or an element before failing (ms); the pages are local.
+TIMEOUT_MS = 10_000
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason=f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    for item in items:
+        if HERE not in Path(str(item.path)).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if not CHROMIUM.exists():
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {
+        "executable_path": str(CHROMIUM),
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ],
+    }
+
+
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_navigation_timeout(TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def app_url(live_server, _audit_flush_allowed):
+    """The live server's address with ``localhost`` as host (WebAuthn needs a domain origin)."""
+    parts = urlsplit(live_server.url)
+    return urlunsplit(parts._replace(netloc=f"localhost:{parts.port}"))
+
+
+@pytest.fixture
+def _audit_flush_allowed(transactional_db):
+    """Let the end-of-test flush empty the append-only audit table on PostgreSQL.
+
+    ``transaction=True`` tests are cleaned by TRUNCATE, which the audit table's trigger refuses.
+    This fixture depends on ``transactional_db``, so its teardown runs just before the flush:
+    it turns user triggers off for this one connection, and Django closes the connection right
+    after the flush, so no other test ever sees the triggers off.
+    """
+    yield
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+
+
+def totp_code(secret: str) -> str:
+    """The current authenticator code; waits out the last second of a 30 s window to avoid a race."""
+    if 30 - time.time() % 30 < 1.5:
+        time.sleep(30 - time.time() % 30 + 0.1)
+    counter = next(iter(yield_hotp_counters_from_time()))
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def sign_in(page, app_url: str, email: str, password: str, totp_secret: str | None) -> None:
+    """Sign in through allauth's login form, then its authenticator-code page when a secret is given."""
+    page.goto(f"{app_url}/accounts/login/")
+    page.locator("#id_login").fill(email)
+    page.locator("#id_password").fill(password)
+    with page.expect_navigation():
+        page.locator("main form[action='/accounts/login/'] button[type=submit]").click()
+    if totp_secret is None:
+        return
+    assert page.url.endswith("/accounts/2fa/authenticate/"), page.url
+    page.locator("#id_code").fill(totp_code(totp_secret))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign In").click()
+
+
+def confirm_password(page, app_url: str, password: str) -> None:
+    """allauth asks for the password again before MFA changes, even right after signing in."""
+    assert page.url.startswith(f"{app_url}/accounts/reauthenticate/"), page.url
+    page.locator("#id_password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm").click()
+
+
+def shot(page, name: str) -> Path:
+    """Save a full-page screenshot to ``test-artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_check(page) -> list[dict]:
+    """Run axe-core on the current page; return its violations."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("async () => (await axe.run(document)).violations")
+
+
+def assert_no_serious_violations(page) -> None:
+    violations = axe_check(page)
+    bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
+    summary = [{"id": v["id"], "impact": v["impact"], "targets": [n["target"] for n in v["nodes"]][:10]} for v in bad]
+    assert not bad, f"axe found serious/critical violations on {page.url}:\n{json.dumps(summary, indent=2)}"
