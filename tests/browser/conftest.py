@@ -13,7 +13,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-from django.db import connection
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -60,25 +59,10 @@ def page(page):
 
 
 @pytest.fixture
-def app_url(live_server, _audit_flush_allowed):
+def app_url(live_server):
     """The live server's address with ``localhost`` as host (WebAuthn needs a domain origin)."""
     parts = urlsplit(live_server.url)
     return urlunsplit(parts._replace(netloc=f"localhost:{parts.port}"))
-
-
-@pytest.fixture
-def _audit_flush_allowed(transactional_db):
-    """Let the end-of-test flush empty the append-only audit table on PostgreSQL.
-
-    ``transaction=True`` tests are cleaned by TRUNCATE, which the audit table's trigger refuses.
-    This fixture depends on ``transactional_db``, so its teardown runs just before the flush:
-    it turns user triggers off for this one connection, and Django closes the connection right
-    after the flush, so no other test ever sees the triggers off.
-    """
-    yield
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
 
 
 def totp_code(secret: str) -> str:

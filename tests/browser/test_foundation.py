@@ -49,7 +49,8 @@ def test_each_demo_role_signs_in_and_lands_home(page, app_url, demo_staff, email
             assert role.label in row.inner_text()
     else:
         assert "You are not a member of any site yet" in main.inner_text()
-        assert page.get_by_role("link", name="Administration").is_visible()
+        assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Administration").is_visible()
+        assert "You administer the system" in main.inner_text()
     shot(page, f"home-{email.split('@')[0]}")
 
 
