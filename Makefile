@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-sqlite lint fmt migrations-check migrate shell worker beat seed check-deploy compose-check clean
+.PHONY: install run test test-sqlite lint fmt migrations-check schema-check migrate shell worker beat seed check-deploy compose-check clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)."; exit 1; }
@@ -47,6 +47,10 @@ fmt: install
 
 migrations-check: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+# The OpenAPI schema generates without warnings and validates against the OpenAPI 3 spec.
+schema-check: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 migrate: install
 	$(BIN)/python manage.py migrate

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,9 +20,12 @@ class MeApi(APIView):
         email = serializers.EmailField()
         full_name = serializers.CharField()
         credentials = serializers.CharField()
+        memberships = serializers.SerializerMethodField()
 
+        def get_memberships(self, user) -> list[dict]:
+            memberships = Membership.objects.active().filter(user=user).select_related("site")
+            return MeApi.MembershipOutput(memberships, many=True).data
+
+    @extend_schema(responses=Output, operation_id="me")
     def get(self, request):
-        memberships = Membership.objects.active().filter(user=request.user).select_related("site")
-        data = self.Output(request.user).data
-        data["memberships"] = self.MembershipOutput(memberships, many=True).data
-        return Response(data)
+        return Response(self.Output(request.user).data)
