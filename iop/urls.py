@@ -14,6 +14,8 @@ urlpatterns = [
     path("", user_views.home, name="home"),
     path("", include("users.urls")),
     path("audit/", include("audit.urls")),
+    path("patients/", include("patients.urls")),
+    path("intake/", include("patients.intake_urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", include("iop.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),

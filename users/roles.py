@@ -22,6 +22,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "episode.discharge": frozenset({R.CLINICIAN, R.SUPERVISOR}),
     "consent.manage": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
     "disclosure.make": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    # Soft-deleting a patient registered in error (a duplicate or a test record).
+    "patient.archive": frozenset({R.SUPERVISOR}),
     # Clinical documentation: intake staff never read progress notes.
     "clinical.view": frozenset({R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
     "clinical.write": frozenset({R.CLINICIAN, R.SUPERVISOR}),

@@ -1,0 +1,237 @@
+"""Input forms for the patient views. They check input shape only; the services and models
+decide what may be saved and put their messages on these fields."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from users.models import Role, User
+
+from .models import (
+    LEVEL_CHOICES,
+    REDISCLOSURE_STATEMENT,
+    REFUSAL_STATEMENT,
+    REVOCATION_STATEMENT,
+    Consent,
+    ConsentKind,
+    DischargeType,
+    DisclosureChannel,
+    InfoCategory,
+    LocEdition,
+    Patient,
+    Purpose,
+    ReferralSource,
+    RevocationMethod,
+    SignedBy,
+    Stage,
+    SupportContact,
+)
+from .services import PATIENT_FIELDS, SUPPORT_CONTACT_FIELDS
+from .validators import PHONE_HELP, normalize_phone
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class PhoneField(forms.CharField):
+    """A phone number, normalised to E.164; a clear message when it is not a number."""
+
+    widget = forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault("help_text", PHONE_HELP)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return normalize_phone(super().clean(value))
+
+
+def counselors_at(site) -> forms.ModelChoiceField:
+    staff = User.objects.filter(
+        memberships__site=site,
+        memberships__is_active=True,
+        memberships__role__in=[Role.CLINICIAN, Role.SUPERVISOR],
+    ).distinct()
+    return forms.ModelChoiceField(
+        queryset=staff, required=False, empty_label="Not assigned yet", label="Primary counselor"
+    )
+
+
+class PatientForm(forms.ModelForm):
+    phone = PhoneField()
+    emergency_contact_phone = PhoneField(label="Emergency contact phone")
+    sms_number = PhoneField(label="Number agreed for texts", help_text="The exact number the patient agreed to.")
+    confirm_different_person = forms.BooleanField(
+        required=False,
+        widget=forms.HiddenInput,
+        label="I checked the records above: this is a different person. Register anyway.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+        widgets = {
+            "date_of_birth": DATE,
+            "sms_opt_in_on": DATE,
+            "email_opt_in_on": DATE,
+            "safe_hours_start": TIME,
+            "safe_hours_end": TIME,
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "confidential_contact": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["primary_counselor"] = counselors_at(site)
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+    def ask_to_confirm(self) -> None:
+        """Show the "different person" checkbox (after a possible duplicate was found)."""
+        field = self.fields["confirm_different_person"]
+        field.widget = forms.CheckboxInput()
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Name or MRN", required=False, max_length=120)
+    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DATE)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("q") or "").strip() and not cleaned.get("date_of_birth"):
+            raise ValidationError("Enter a name, an MRN or a date of birth.")
+        if cleaned.get("q") and len(cleaned["q"].strip()) < 2:
+            self.add_error("q", "Enter at least two characters.")
+        return cleaned
+
+
+class ReferralForm(forms.Form):
+    source = forms.ChoiceField(choices=ReferralSource.choices)
+    source_detail = forms.CharField(label="Referred by", required=False, max_length=200)
+    received_on = forms.DateField(label="Date received", widget=DATE)
+    reason = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AdvanceForm(forms.Form):
+    to_stage = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, stages: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Stage.choices)
+        self.fields["to_stage"].choices = [(s, labels[s]) for s in stages if s != Stage.ADMITTED]
+
+
+class AdmitForm(forms.Form):
+    admission_date = forms.DateField(widget=DATE)
+    level_of_care = forms.ChoiceField(label="Level of care at admission", choices=LEVEL_CHOICES, initial="2.1")
+    level_of_care_edition = forms.ChoiceField(label="ASAM edition", choices=LocEdition.choices, initial="3")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["primary_counselor"] = counselors_at(site)
+
+
+class DischargeForm(forms.Form):
+    discharge_date = forms.DateField(widget=DATE)
+    discharge_type = forms.ChoiceField(choices=[("", "Choose…"), *DischargeType.choices])
+    summary = forms.CharField(label="Discharge summary", required=False, widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class ConsentForm(forms.Form):
+    """Every element is optional here so that the consent rules (model and service) name what
+    is missing, field by field, in one place."""
+
+    kind = forms.ChoiceField(choices=ConsentKind.choices, initial=ConsentKind.STANDARD, widget=forms.RadioSelect)
+    disclosing_party = forms.CharField(label="Who may disclose", required=False, max_length=200)
+    categories = forms.MultipleChoiceField(
+        label="Information to be disclosed",
+        choices=InfoCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    recipients = forms.CharField(
+        label="Recipients",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One name, organisation or class per line. A TPO consent may leave this blank for the "
+        "general description (treating providers, health plans, payers, program operations).",
+    )
+    purposes = forms.MultipleChoiceField(
+        label="Purpose", choices=Purpose.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    purpose_detail = forms.CharField(label="Purpose, described", required=False, max_length=500)
+    expires_on = forms.DateField(label="Expires on", required=False, widget=DATE)
+    expiry_event = forms.CharField(
+        label="…or expires on this event", required=False, max_length=200, help_text='For example "end of treatment".'
+    )
+    revocation_acknowledged = forms.BooleanField(required=False, label=REVOCATION_STATEMENT)
+    redisclosure_acknowledged = forms.BooleanField(required=False, label=REDISCLOSURE_STATEMENT)
+    refusal_acknowledged = forms.BooleanField(required=False, label=REFUSAL_STATEMENT)
+    signed_by = forms.ChoiceField(choices=SignedBy.choices, initial=SignedBy.PATIENT, label="Signed by")
+    representative_relationship = forms.CharField(label="Representative's authority", required=False, max_length=120)
+    signer_name = forms.CharField(
+        label="Signature: the signer types their full name",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class RevokeForm(forms.Form):
+    revoked_on = forms.DateField(label="Date of the written revocation", widget=DATE)
+    method = forms.ChoiceField(label="How it was received", choices=RevocationMethod.choices)
+
+
+def consent_choice_label(consent: Consent) -> str:
+    return f"{consent.get_kind_display()}, signed {consent.signed_at:%Y-%m-%d} ({consent.get_status_display()})"
+
+
+class DisclosureForm(forms.Form):
+    consent = forms.ModelChoiceField(
+        queryset=Consent.objects.none(),
+        required=False,
+        empty_label="Find a covering consent on file",
+        label="Under consent",
+    )
+    recipient = forms.CharField(max_length=200, help_text="As named on the consent.")
+    purpose = forms.ChoiceField(choices=[("", "Choose…"), *Purpose.choices], required=False)
+    categories = forms.MultipleChoiceField(
+        label="Information released", choices=InfoCategory.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    channel = forms.ChoiceField(choices=[("", "Choose…"), *DisclosureChannel.choices], required=False)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, consents, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["consent"]
+        field.queryset = consents
+        field.label_from_instance = consent_choice_label
+
+
+class SupportContactForm(forms.ModelForm):
+    phone = PhoneField()
+
+    class Meta:
+        model = SupportContact
+        fields = SUPPORT_CONTACT_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, consents, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["consent"]
+        field.queryset = consents
+        field.label_from_instance = consent_choice_label
+        field.empty_label = "No consent linked"
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record archived?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: registered twice (the other record is P…), or a test record.",
+    )
