@@ -286,6 +286,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Scheduling: keep every active track's sessions generated a few weeks ahead (idempotent).
+CELERY_BEAT_SCHEDULE["scheduling-keep-tracks-ahead"] = {
+    "task": "scheduling.tasks.tracks_keep_ahead_task",
+    "schedule": 6 * 3600,
+}
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
