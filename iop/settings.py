@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "audit",
     "patients",
     "notifications",
+    "plans",
     "assessments",
     "scheduling",
     "sessions.apps.ClinicalSessionsConfig",
@@ -136,6 +137,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "users.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "users.middleware.RequireMFAMiddleware",
@@ -240,6 +242,24 @@ if envbool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A strict Content-Security-Policy: only this origin's scripts and styles, no inline code,
+# no third parties (pages work offline and PHI pages never call out).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # the authenticator QR code is a data: SVG
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],  # ReDoc renders the API reference in a worker
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # --- Internationalisation and time ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -320,6 +340,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Treatment plans (DOMAIN.md §7; states and accreditors differ) --------------------
+# Days after admission by which the first treatment plan must be signed.
+PLAN_INITIAL_DUE_DAYS = envint("PLAN_INITIAL_DUE_DAYS", 7, minimum=1)
+# A review is due this many days after the last signed version.
+PLAN_REVIEW_INTERVAL_DAYS = envint("PLAN_REVIEW_INTERVAL_DAYS", 30, minimum=1)
+# A clinical supervisor (or physician) co-signs every treatment plan version.
+PLAN_SUPERVISOR_SIGNATURE_REQUIRED = envbool("PLAN_SUPERVISOR_SIGNATURE_REQUIRED", True)
 
 # --- Admin and logging ----------------------------------------------------------------
 ADMIN_URL = envstr("DJANGO_ADMIN_URL", "admin/")

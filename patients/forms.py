@@ -119,10 +119,13 @@ class AdvanceForm(forms.Form):
     to_stage = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, stages: list[str], **kwargs):
+    def __init__(self, *args, stages: list[str], accept_any: bool = False, **kwargs):
+        """Offers the allowed ``stages``; with ``accept_any`` (a submitted form) any stage passes
+        here so that the service explains why a move is not allowed."""
         super().__init__(*args, **kwargs)
         labels = dict(Stage.choices)
-        self.fields["to_stage"].choices = [(s, labels[s]) for s in stages if s != Stage.ADMITTED]
+        offered = Stage.values if accept_any else [s for s in stages if s != Stage.ADMITTED]
+        self.fields["to_stage"].choices = [(s, labels[s]) for s in offered]
 
 
 class AdmitForm(forms.Form):

@@ -112,6 +112,11 @@ def _unknown_fields(fields: dict, allowed: list[str]) -> None:
         raise TypeError(f"Unexpected fields: {', '.join(sorted(extra))}")
 
 
+def _tidy(fields: dict) -> dict:
+    """Strip surrounding spaces from text input before field validation sees it."""
+    return {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+
+
 def new_mrn() -> str:
     """A fresh MRN: "P" + 8 random base32 characters (about 10^12 values), checked unused."""
     for _ in range(20):
@@ -198,7 +203,7 @@ def patient_register(*, site: Site, by: User, allow_duplicate: bool = False, **f
     visible to ``by`` has the same birth date and a similar name, unless ``allow_duplicate``.
     """
     _unknown_fields(fields, PATIENT_FIELDS)
-    patient = Patient(site=site, created_by=by, **fields)
+    patient = Patient(site=site, created_by=by, **_tidy(fields))
     patient.mrn = new_mrn()
     patient.full_clean()
     if not allow_duplicate:
@@ -229,7 +234,7 @@ def patient_update(*, patient: Patient, by: User, **fields) -> Patient:
     _unknown_fields(fields, PATIENT_FIELDS)
     patient = Patient.objects.select_for_update().select_related("site").get(pk=patient.pk)
     before = _snapshot(patient, PATIENT_FIELDS)
-    for name, value in fields.items():
+    for name, value in _tidy(fields).items():
         setattr(patient, name, value)
     patient.full_clean()
     after = _snapshot(patient, PATIENT_FIELDS)
@@ -645,7 +650,7 @@ def _check_may_contact(contact: SupportContact) -> None:
 def support_contact_create(*, patient: Patient, by: User, **fields) -> SupportContact:
     """Add a person to the support network; ``may_contact`` needs a covering consent."""
     _unknown_fields(fields, SUPPORT_CONTACT_FIELDS)
-    contact = SupportContact(patient=patient, **fields)
+    contact = SupportContact(patient=patient, **_tidy(fields))
     contact.full_clean()
     _check_may_contact(contact)
     contact.save()
@@ -665,7 +670,7 @@ def support_contact_update(*, contact: SupportContact, by: User, **fields) -> Su
     _unknown_fields(fields, SUPPORT_CONTACT_FIELDS)
     contact = SupportContact.objects.select_for_update().select_related("patient__site").get(pk=contact.pk)
     before = _snapshot(contact, SUPPORT_CONTACT_FIELDS)
-    for name, value in fields.items():
+    for name, value in _tidy(fields).items():
         setattr(contact, name, value)
     contact.full_clean()
     _check_may_contact(contact)
@@ -717,12 +722,12 @@ def disclosure_problem(
         return "consent", f"The consent was revoked on {consent.revoked_on:%Y-%m-%d}: nothing may be released under it."
     if status == ConsentStatus.EXPIRED:
         return "consent", f"The consent expired on {consent.expires_on:%Y-%m-%d}: ask the patient for a new one."
+    if not consent.covers_purpose(purpose):
+        return "purpose", f"The consent does not cover the purpose “{Purpose(purpose).label}”."
     if not consent.covers_recipient(recipient, purpose=purpose):
         return "recipient", f"The consent does not cover this recipient ({recipient}). It names: " + "; ".join(
             consent.recipient_lines
         )
-    if not consent.covers_purpose(purpose):
-        return "purpose", f"The consent does not cover the purpose “{Purpose(purpose).label}”."
     missing = [c for c in categories if not consent.covers_category(c)]
     if missing:
         labels = ", ".join(InfoCategory(c).label for c in missing)

@@ -317,11 +317,13 @@ def referral_detail(request: HttpRequest, public_id) -> HttpResponse:
 def referral_advance(request: HttpRequest, public_id) -> HttpResponse:
     referral = get_referral_for_user(request.user, public_id, write=True)
     stages = referral.allowed_stages
-    admitting = request.POST.get("to_stage") == Stage.ADMITTED
+    # The admission form only when admission is a move this referral may make; otherwise the
+    # service says why not.
+    admitting = request.POST.get("to_stage") == Stage.ADMITTED and Stage.ADMITTED in stages
     if admitting:
         form = AdmitForm(request.POST, site=referral.site)
     else:
-        form = AdvanceForm(request.POST, stages=stages)
+        form = AdvanceForm(request.POST, stages=stages, accept_any=True)
     if form.is_valid():
         data = form.cleaned_data
         extra = {}
@@ -343,6 +345,7 @@ def referral_advance(request: HttpRequest, public_id) -> HttpResponse:
             return redirect("intake:referral", public_id=referral.public_id)
     if admitting:
         return _referral_page(request, referral, admit_form=form)
+    form.fields["to_stage"].choices = AdvanceForm(stages=stages).fields["to_stage"].choices
     return _referral_page(request, referral, advance_form=form)
 
 
