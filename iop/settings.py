@@ -159,6 +159,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "users.context_processors.clinic",
+                "notifications.context_processors.open_alerts",
             ],
         },
     }
@@ -311,6 +312,9 @@ CELERY_BEAT_SCHEDULE["scheduling-keep-tracks-ahead"] = {
     "task": "scheduling.tasks.tracks_keep_ahead_task",
     "schedule": 6 * 3600,
 }
+
+# Assessments: days between administrations of each instrument for re-assessment due dates.
+REASSESSMENT_CADENCE_DAYS = {"PHQ-9": 30, "GAD-7": 30, "BAM": 7}
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("patients/", include("patients.urls")),
     path("intake/", include("patients.intake_urls")),
+    path("alerts/", include("notifications.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", include("iop.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),

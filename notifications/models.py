@@ -1,0 +1,169 @@
+"""Clinician alerts: the task inbox that safety escalations, no-shows and due reviews land in.
+
+An ``Alert`` is addressed to one or more staff (``recipients``) at one site, optionally about
+one patient, and points at the record that caused it through a generic reference
+(``object_type`` + ``object_id``: a model label and a public id, never a name). Its title is a
+PHI-free code (``title_code``) rendered to text from ``TITLES``, so an alert can be listed on a
+home page, counted in the navigation or sent later as a push without leaking anything.
+
+An alert is never dismissed silently: it stays open until someone acknowledges it with an
+action and a note (who, when, what was done). Acknowledged alerts are history; rows are never
+deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from users.models import Site, TimeStampedModel
+
+
+class NeverDeleted(Exception):
+    """Alerts are acknowledged, never removed."""
+
+
+class AlertKind(models.TextChoices):
+    SAFETY = "safety", "Safety"
+    NO_SHOW = "no_show", "No-show follow-up"
+    REVIEW_DUE = "review_due", "Review due"
+    OTHER = "other", "Other"
+
+
+class Severity(models.TextChoices):
+    # Ordered: the list pages sort the most severe first.
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class AlertAction(models.TextChoices):
+    """What the acknowledging clinician did (the note says the rest)."""
+
+    SAFETY_PLAN = "safety_plan", "Safety plan completed"
+    CSSRS = "cssrs_administered", "C-SSRS administered"
+    CRISIS_EVALUATION = "crisis_evaluation", "Crisis evaluation arranged"
+    EMERGENCY_SERVICES = "emergency_services", "Emergency services contacted"
+    REVIEWED = "reviewed", "Reviewed, no further action needed"
+    OTHER = "other", "Other"
+
+
+# PHI-free titles. Other apps register their codes here (additively) so the text stays in one
+# place; an unknown code is shown as itself.
+TITLES: dict[str, str] = {
+    "PHQ9_ITEM9": "PHQ-9 item 9 positive: thoughts of death or self-harm",
+    "CSSRS_MODERATE": "C-SSRS screen: moderate suicide risk",
+    "CSSRS_HIGH": "C-SSRS screen: high suicide risk (imminent danger)",
+    "OTHER": "Alert",
+}
+
+SEVERITY_ORDER = {value: index for index, value in enumerate(Severity.values)}
+
+
+class AlertQuerySet(models.QuerySet["Alert"]):
+    def open(self) -> AlertQuerySet:
+        return self.filter(acknowledged_at__isnull=True)
+
+    def acknowledged(self) -> AlertQuerySet:
+        return self.filter(acknowledged_at__isnull=False)
+
+    def for_recipient(self, user) -> AlertQuerySet:
+        return self.filter(recipients=user)
+
+    def about(self, object_type: str, object_id) -> AlertQuerySet:
+        return self.filter(object_type=object_type, object_id=str(object_id))
+
+    def by_urgency(self) -> AlertQuerySet:
+        severity_rank = models.Case(
+            *(models.When(severity=value, then=models.Value(rank)) for value, rank in SEVERITY_ORDER.items()),
+            default=models.Value(len(SEVERITY_ORDER)),
+        )
+        return self.alias(severity_rank=severity_rank).order_by("severity_rank", "-created_at", "-id")
+
+    def delete(self):
+        raise NeverDeleted("Alerts are acknowledged, never removed.")
+
+
+class Alert(TimeStampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="alerts")
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.NORMAL)
+    title_code = models.CharField(max_length=40, help_text="A PHI-free code; the text comes from TITLES.")
+    # The record the alert is about: a model label and that row's public id.
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    # One alert, many recipients: whoever acts first acknowledges it for everyone.
+    recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="alerts", blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    action_taken = models.CharField(max_length=30, choices=AlertAction.choices, blank=True)
+    action_note = models.TextField(blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["site", "acknowledged_at"], name="alert_site_open_idx"),
+            models.Index(fields=["object_type", "object_id"], name="alert_object_idx"),
+        ]
+        constraints = [
+            # Acknowledged means who, when, what and a note: all four or none.
+            models.CheckConstraint(
+                condition=(
+                    Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True, action_taken="")
+                    | (
+                        Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False)
+                        & ~Q(action_taken="")
+                        & ~Q(action_note="")
+                    )
+                ),
+                name="alert_acknowledgement_complete",
+            ),
+            # Raising the same alert twice for the same record is a no-op, not a second alert.
+            models.UniqueConstraint(
+                fields=["object_type", "object_id", "title_code"],
+                condition=~Q(object_id=""),
+                name="alert_one_per_object_and_title",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Alerts are acknowledged, never removed.")
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.title_code, self.title_code)
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def target_url(self) -> str | None:
+        """Where the record the alert is about can be opened (see ``notifications.links``)."""
+        from .links import url_for
+
+        return url_for(self.object_type, self.object_id)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.patient_id and self.site_id and self.patient.site_id != self.site_id:
+            raise ValidationError({"patient": "The patient belongs to another site."})

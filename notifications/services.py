@@ -1,0 +1,165 @@
+"""Raising and acknowledging clinician alerts. Every write is audited with before/after.
+
+Alerts are delivered in the application (home page, navigation badge, alert list). Delivery by
+phone or email comes with the reminders work and will go through the outbox; a safety alert is
+never delivered only by email or SMS (DOMAIN.md §4.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record
+from patients.models import Patient
+from users.models import Membership, Role, Site, User
+from users.permissions import has_capability
+
+from .models import Alert, AlertAction, AlertKind, Severity
+
+
+def _snapshot(alert: Alert) -> dict:
+    return {
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "title_code": alert.title_code,
+        "object_type": alert.object_type,
+        "object_id": alert.object_id,
+        "acknowledged_by": alert.acknowledged_by.email if alert.acknowledged_by_id else None,
+        "acknowledged_at": alert.acknowledged_at,
+        "action_taken": alert.action_taken,
+        "action_note": alert.action_note,
+    }
+
+
+def responsible_clinicians(*, site: Site, patient: Patient | None = None) -> list[User]:
+    """Who a patient's clinical alert goes to: the patient's primary counselor (and the open
+    episode's, when different) plus every active clinical supervisor at the site.
+
+    Guarantee: never empty while the site has any active counselor or supervisor: when the
+    patient has no counselor and the site no supervisor, every counselor at the site is told.
+    """
+    counselor_ids: set[int] = set()
+    if patient is not None:
+        if patient.primary_counselor_id:
+            counselor_ids.add(patient.primary_counselor_id)
+        counselor_ids.update(
+            patient.episodes.open().exclude(primary_counselor=None).values_list("primary_counselor_id", flat=True)
+        )
+    members = Membership.objects.active().filter(site=site, role__in=[Role.CLINICIAN, Role.SUPERVISOR])
+    # Counselors count only while they still work at the site.
+    ids = set(members.filter(user_id__in=counselor_ids).values_list("user_id", flat=True))
+    ids |= set(members.filter(role=Role.SUPERVISOR).values_list("user_id", flat=True))
+    if not ids:
+        ids = set(members.values_list("user_id", flat=True))
+    return list(User.objects.filter(pk__in=ids, is_active=True))
+
+
+@transaction.atomic
+def alert_raise(
+    *,
+    site: Site,
+    kind: str,
+    title_code: str,
+    severity: str = Severity.NORMAL,
+    patient: Patient | None = None,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    recipients: Iterable[User] | None = None,
+    by: User | None = None,
+) -> Alert:
+    """Raise an alert, or return the one already raised for the same record and title.
+
+    ``obj`` fills ``object_type``/``object_id`` from a model instance (its public id).
+    ``recipients`` defaults to ``responsible_clinicians(site=site, patient=patient)``.
+    Guarantees: at most one alert per (record, title); the alert is audited (CREATE).
+    """
+    if kind not in AlertKind.values:
+        raise ValidationError({"kind": f"Unknown alert kind {kind!r}."})
+    if severity not in Severity.values:
+        raise ValidationError({"severity": f"Unknown severity {severity!r}."})
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
+    object_id = str(object_id or "")
+    if object_id:
+        existing = Alert.objects.about(object_type, object_id).filter(title_code=title_code).first()
+        if existing is not None:
+            return existing
+    alert = Alert(
+        site=site,
+        patient=patient,
+        kind=kind,
+        severity=severity,
+        title_code=title_code,
+        object_type=object_type,
+        object_id=object_id,
+        raised_by=by,
+    )
+    alert.full_clean(exclude=["recipients"])
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:
+        # Raised concurrently by another request for the same record: keep that one.
+        return Alert.objects.about(object_type, object_id).get(title_code=title_code)
+    people = list(recipients) if recipients is not None else responsible_clinicians(site=site, patient=patient)
+    alert.recipients.set(people)
+    record(
+        Action.CREATE,
+        actor=by,
+        site=site,
+        patient=patient,
+        obj=alert,
+        changes={
+            "before": {},
+            "after": {**_snapshot(alert), "recipients": sorted(str(u.public_id) for u in people)},
+        },
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, by: User, action_taken: str, action_note: str) -> Alert:
+    """Acknowledge an open alert: who (``by``), when (now), what was done and a note.
+
+    Raises ValidationError (keyed ``action_taken``/``action_note``) when the action or the note
+    is missing, and when the alert was already acknowledged. ``by`` must hold
+    ``clinical.write`` at the alert's site. Audited (UPDATE, before/after).
+    """
+    alert = Alert.objects.select_for_update().select_related("acknowledged_by").get(pk=alert.pk)
+    if not has_capability(by, alert.site_id, "clinical.write"):
+        raise ValidationError("Only a counselor or clinical supervisor at this site can acknowledge an alert.")
+    if not alert.is_open:
+        raise ValidationError(
+            f"This alert was already acknowledged by {alert.acknowledged_by} "
+            f"on {timezone.localtime(alert.acknowledged_at):%Y-%m-%d %H:%M}."
+        )
+    errors: dict[str, str] = {}
+    if action_taken not in AlertAction.values:
+        errors["action_taken"] = "Choose the action you took."
+    note = (action_note or "").strip()
+    if not note:
+        errors["action_note"] = "Describe what you did (an alert is never dismissed without a note)."
+    if errors:
+        raise ValidationError(errors)
+    before = _snapshot(alert)
+    alert.acknowledged_by = by
+    alert.acknowledged_at = timezone.now()
+    alert.action_taken = action_taken
+    alert.action_note = note
+    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "action_taken", "action_note", "updated_at"])
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=alert.site_id,
+        patient=alert.patient,
+        obj=alert,
+        changes={"before": before, "after": _snapshot(alert)},
+    )
+    return alert
