@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("intake/", include("patients.intake_urls")),
     path("alerts/", include("notifications.urls")),
+    path("schedule/", include("scheduling.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", include("iop.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),

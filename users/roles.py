@@ -30,6 +30,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "placement.override": frozenset({R.SUPERVISOR}),
     "note.cosign": frozenset({R.SUPERVISOR}),
     "schedule.manage": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
+    # Scheduling: every member sees the calendar (counts only; names need patient.view).
+    "schedule.view": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
+    "schedule.book": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    "enrollment.manage": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
 }
 
 

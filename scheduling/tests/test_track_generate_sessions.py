@@ -75,14 +75,15 @@ def test_the_rolling_horizon_is_weeks_ahead_of_today(site, settings):
     assert not TherapySession.objects.filter(track=track, occurrence_date__lt=today).exists()
 
 
-def test_the_periodic_task_keeps_tracks_ahead(site):
+def test_the_periodic_task_keeps_tracks_ahead(site, settings):
     from scheduling.tasks import tracks_keep_ahead_task
 
+    settings.SCHEDULING_HORIZON_WEEKS = 1
     track = make_track(site)
-    TherapySession.objects.filter(track=track).delete()
-    totals = tracks_keep_ahead_task.delay(weeks=1).get()
-    assert totals["created"] > 0
-    assert TherapySession.objects.filter(track=track).exists()
+    before = TherapySession.objects.filter(track=track).count()
+    totals = tracks_keep_ahead_task.delay(weeks=3).get()
+    assert totals["created"] == TherapySession.objects.filter(track=track).count() - before > 0
+    assert tracks_keep_ahead_task.delay(weeks=3).get()["created"] == 0
 
 
 def test_group_sessions_cycle_through_the_topics(site):

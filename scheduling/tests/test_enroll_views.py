@@ -1,0 +1,58 @@
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from scheduling.models import Enrollment
+from users.models import Role
+
+from .factories import make_episode, make_track
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client, track, episode, **extra):
+    data = {"episode": episode.pk, "start_date": "2026-11-30", "end_date": "", **extra}
+    return client.post(reverse("scheduling:enroll", args=[track.public_id]), data)
+
+
+def test_enrolling_a_patient(client_as, track, episode):
+    response = _post(client_as(Role.CLINICIAN), track, episode, is_taper="on")
+    assert response.status_code == 302
+    enrollment = Enrollment.objects.get()
+    assert enrollment.is_taper and enrollment.start_date == date(2026, 11, 30)
+
+
+def test_enrolling_without_an_open_episode_shows_why(site, client_as, track):
+    discharged = make_episode(site, discharged=date(2026, 11, 1))
+    response = _post(client_as(Role.CLINICIAN), track, discharged)
+    assert response.status_code == 200
+    assert "no open episode" in response.content.decode()
+    assert not Enrollment.objects.exists()
+
+
+def test_enrolling_over_capacity_shows_why(site, client_as, supervisor, room):
+    track = make_track(site, capacity=1, room=room)
+    client = client_as(Role.CLINICIAN)
+    assert _post(client, track, make_episode(site)).status_code == 302
+    response = _post(client, track, make_episode(site))
+    assert response.status_code == 200 and "is full" in response.content.decode()
+    assert Enrollment.objects.count() == 1
+
+
+def test_moving_a_patient_keeps_the_history(site, client_as, enrolled, room):
+    other = make_track(site, name="Afternoon IOP")
+    client = client_as(Role.CLINICIAN)
+    url = reverse("scheduling:enrollment_change", args=[enrolled.public_id])
+    response = client.post(url, {"action": "move", "to_track": other.pk, "on": "2026-12-07"})
+    assert response.status_code == 302
+    assert Enrollment.objects.filter(episode=enrolled.episode).count() == 2
+    enrolled.refresh_from_db()
+    assert enrolled.end_date == date(2026, 12, 6)
+
+
+def test_a_bad_move_date_is_refused_on_the_form(client_as, enrolled, site):
+    other = make_track(site, name="Afternoon IOP")
+    url = reverse("scheduling:enrollment_change", args=[enrolled.public_id])
+    response = client_as(Role.CLINICIAN).post(url, {"action": "move", "to_track": other.pk, "on": "2026-11-01"})
+    assert response.status_code == 200 and "must be after" in response.content.decode()
