@@ -462,6 +462,7 @@ def track_update(*, track: Track, by: User | None, blocks: Sequence[BlockSpec] |
     for name, value in fields.items():
         setattr(track, name, value)
     track.full_clean()
+    blocks_changed = blocks is not None
     if blocks is None:
         current = [
             BlockSpec(
@@ -492,7 +493,7 @@ def track_update(*, track: Track, by: User | None, blocks: Sequence[BlockSpec] |
         changes={
             "before": {k: v[0] for k, v in changed.items()},
             "after": {k: v[1] for k, v in changed.items()},
-            "blocks_changed": blocks is not None,
+            "blocks_changed": blocks_changed,
         },
     )
     return track
@@ -1012,6 +1013,11 @@ def enrollment_create(
         errors["track"] = "This track is no longer running."
     elif start_date < track.start_date or (track.end_date and start_date > track.end_date):
         errors["start_date"] = "The track does not run on that date."
+    if not errors and episode.patient.age_group_on(start_date) != track.age_group:
+        errors["episode"] = (
+            f"{track.name} is a track for {track.get_age_group_display().lower()}s; the patient is "
+            f"{'an adult' if track.age_group == 'adolescent' else 'an adolescent'} on {start_date:%Y-%m-%d}."
+        )
     if errors:
         raise ValidationError(errors)
     clash = Enrollment.objects.filter(episode=episode).overlapping(start_date, end_date).select_related("track").first()

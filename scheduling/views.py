@@ -260,12 +260,8 @@ def session_move(request: HttpRequest, public_id) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            if (
-                "date" not in getattr(exc, "error_dict", {})
-                and hasattr(exc, "error_dict")
-                and "ends_at" in exc.error_dict
-            ):
-                exc = ValidationError({"end_time": exc.error_dict["ends_at"]})
+            if hasattr(exc, "error_dict") and "ends_at" in exc.error_dict:
+                exc = ValidationError({("end_time" if k == "ends_at" else k): v for k, v in exc.error_dict.items()})
             add_service_errors(form, exc)
         else:
             messages.success(request, "Session moved. The rest of the series is unchanged.")
@@ -589,14 +585,19 @@ def _patient_week(request: HttpRequest, public_id):
 
 @login_required
 def patient_schedule(request: HttpRequest, public_id) -> HttpResponse:
+    from patients.selectors import chart_header
+
     patient, site, monday, days = _patient_week(request, public_id)
     record(Action.VIEW, request=request, site=site, patient=patient, object_type="scheduling.patient_schedule")
+    enrollments = Enrollment.objects.filter(episode__patient=patient).select_related("track").order_by("-start_date")
     return render(
         request,
         "scheduling/patient_schedule.html",
         {
             "site": site,
             "patient": patient,
+            "chart": chart_header(patient),
+            "enrollments": enrollments[:5],
             "monday": monday,
             "days": days,
             "prev_week": monday - timedelta(days=7),

@@ -173,3 +173,10 @@ def test_of_concurrent_enrollments_exactly_capacity_win(site, make_staff):
         t.join(timeout=60)
     assert sorted(outcomes) == ["full"] * 5 + ["ok"] * 3, outcomes
     assert Enrollment.objects.filter(track=track).count() == 3
+
+
+def test_an_adolescent_is_not_enrolled_in_an_adult_track(site):
+    teen = make_episode(site, dob=date(2011, 3, 1))
+    with pytest.raises(ValidationError) as exc:
+        _enroll(make_track(site), teen)
+    assert "track for adults" in exc.value.message_dict["episode"][0]

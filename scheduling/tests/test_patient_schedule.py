@@ -34,3 +34,9 @@ def test_the_printable_week_names_no_other_patient(site, client_as, enrolled, tr
     assert "Quillfeather" in page and "Otherpatient" not in page
     assert "print.css" in page
     assert AuditEvent.objects.order_by("-id").first().action == "print"
+
+
+def test_the_patient_chart_links_to_the_schedule(client_as, episode):
+    patient = episode.patient
+    page = client_as(Role.CLINICIAN).get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+    assert reverse("scheduling:patient_schedule", args=[patient.public_id]) in page
