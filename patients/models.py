@@ -869,6 +869,21 @@ class SupportContact(TimeStampedModel):
 # --- Disclosures --------------------------------------------------------------------------------
 
 
+# The first notice version (also written by migration 0003). The long statement is left for the
+# program to paste from the current eCFR text word for word: the product must not paraphrase it.
+DEFAULT_PART2_NOTICE = {
+    "title": "Notice accompanying disclosure (42 CFR §2.32)",
+    "short_statement": "42 CFR part 2 prohibits unauthorized use or disclosure of these records.",
+    "long_statement": (
+        "[Program to complete before first use] Paste here, word for word, the full statement from the "
+        "current eCFR text of 42 CFR §2.32 (“Notice and copy of consent to accompany disclosure”), then "
+        "publish it as a new notice version. Until then each disclosure carries the abbreviated "
+        "statement above, with a copy of the consent's scope."
+    ),
+    "effective_on": date(2024, 4, 16),
+}
+
+
 class Part2NoticeTemplate(models.Model):
     """The program's §2.32 notice, versioned: each disclosure records the version it carried."""
 
@@ -890,8 +905,17 @@ class Part2NoticeTemplate(models.Model):
 
     @classmethod
     def current(cls, day: date | None = None) -> Part2NoticeTemplate | None:
+        """The version in force on ``day``.
+
+        A database with no notice at all (a fresh install, a restore, a reset) gets version 1,
+        the abbreviated statement, so a disclosure never leaves without one. Once a program has
+        versions of its own, only those are used.
+        """
         day = day or timezone.localdate()
-        return cls.objects.filter(effective_on__lte=day).order_by("-version").first()
+        notice = cls.objects.filter(effective_on__lte=day).order_by("-version").first()
+        if notice is None and not cls.objects.exists():
+            notice, _ = cls.objects.get_or_create(version=1, defaults=DEFAULT_PART2_NOTICE)
+        return notice
 
 
 class DisclosureChannel(models.TextChoices):
