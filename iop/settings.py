@@ -316,6 +316,16 @@ CELERY_BEAT_SCHEDULE["scheduling-keep-tracks-ahead"] = {
 # Assessments: days between administrations of each instrument for re-assessment due dates.
 REASSESSMENT_CADENCE_DAYS = {"PHQ-9": 30, "GAD-7": 30, "BAM": 7}
 
+# Sessions: a day's attended clinical minutes for a per-diem claim (DOMAIN.md §10); hours after
+# the session end after which a note's signature is labelled a late entry; the daily
+# missed-session follow-up sweep (proposes reviews, never discharges).
+PER_DIEM_MIN_MINUTES = envint("PER_DIEM_MIN_MINUTES", 180, minimum=1)
+NOTE_LATE_ENTRY_HOURS = envint("NOTE_LATE_ENTRY_HOURS", 24, minimum=1)
+CELERY_BEAT_SCHEDULE["sessions-followup-sweep"] = {
+    "task": "sessions.tasks.followup_sweep_task",
+    "schedule": 24 * 3600,
+}
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

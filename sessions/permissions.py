@@ -1,0 +1,92 @@
+"""Who may take roll and who may read and write progress notes.
+
+Sessions and notes of a site the user is not a member of answer 404. At a member site:
+- roll-call: the session's facilitators, and holders of ``clinical.view`` (read) or
+  ``clinical.write`` (record); anyone else 403;
+- notes: ``clinical.view`` to read, ``clinical.write`` to write. Intake coordinators never read
+  progress notes (403), even for a session they helped run;
+- co-signing needs ``note.cosign``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from scheduling.models import TherapySession
+from users.permissions import get_for_user, has_capability, site_ids_for
+
+from .models import Attendance, GroupNote, ProgressNote
+
+
+def _member_sites(user) -> set[int]:
+    return site_ids_for(user)
+
+
+def is_facilitator(user, session: TherapySession) -> bool:
+    return session.facilitators.filter(pk=user.pk).exists()
+
+
+def can_read_roll(user, session: TherapySession) -> bool:
+    return has_capability(user, session.site_id, "clinical.view") or is_facilitator(user, session)
+
+
+def can_take_roll(user, session: TherapySession) -> bool:
+    return has_capability(user, session.site_id, "clinical.write") or is_facilitator(user, session)
+
+
+def get_session_for_rollcall(user, public_id, *, write: bool = False) -> TherapySession:
+    """The session for its roll-call page: 404 outside the user's sites, 403 without the right."""
+    session = get_for_user(
+        TherapySession.objects.filter(site_id__in=_member_sites(user)).select_related("site", "track", "room"),
+        user=user,
+        public_id=public_id,
+    )
+    allowed = can_take_roll(user, session) if write else can_read_roll(user, session)
+    if not allowed:
+        raise PermissionDenied
+    return session
+
+
+def progress_notes_visible_to(user) -> QuerySet[ProgressNote]:
+    return ProgressNote.objects.filter(site_id__in=site_ids_for(user, "clinical.view"))
+
+
+def group_notes_visible_to(user) -> QuerySet[GroupNote]:
+    return GroupNote.objects.filter(site_id__in=site_ids_for(user, "clinical.view"))
+
+
+def _get_note(model, user, public_id, *, write: bool):
+    """A note of a member site, or 404; then 403 without clinical.view (clinical.write to write)."""
+    note = get_for_user(
+        model.objects.filter(site_id__in=_member_sites(user)).select_related("site", "session__site", "author"),
+        user=user,
+        public_id=public_id,
+    )
+    if not has_capability(user, note.site_id, "clinical.write" if write else "clinical.view"):
+        raise PermissionDenied
+    return note
+
+
+def get_progress_note_for_user(user, public_id, *, write: bool = False) -> ProgressNote:
+    return _get_note(ProgressNote, user, public_id, write=write)
+
+
+def get_group_note_for_user(user, public_id, *, write: bool = False) -> GroupNote:
+    return _get_note(GroupNote, user, public_id, write=write)
+
+
+def get_attendance_for_user(user, public_id) -> Attendance:
+    attendance = get_for_user(
+        Attendance.objects.filter(session__site_id__in=_member_sites(user)).select_related("patient", "session"),
+        user=user,
+        public_id=public_id,
+    )
+    if not has_capability(user, attendance.session.site_id, "clinical.view"):
+        raise PermissionDenied
+    return attendance
+
+
+def require_clinical(user, site, write: bool = False) -> None:
+    if not has_capability(user, site, "clinical.write" if write else "clinical.view"):
+        raise PermissionDenied
