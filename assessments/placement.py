@@ -46,6 +46,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 RULE_SET_ID = "IOP-RS-1"
+# The id is the version: any change to the rule table ships under a new id, and every placement
+# stores the id (and the full recommendation) it was decided with.
+RULE_SET_VERSION = RULE_SET_ID
 DIMENSIONS = (1, 2, 3, 4, 5, 6)
 MIN_RATING, MAX_RATING = 0, 4
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("patients/", include("patients.urls")),
     path("intake/", include("patients.intake_urls")),
+    path("assessments/", include("assessments.urls")),
     path("alerts/", include("notifications.urls")),
     path("schedule/", include("scheduling.urls")),
     path("accounts/", include("allauth.urls")),

@@ -132,7 +132,7 @@ def alert_acknowledge(*, alert: Alert, by: User, action_taken: str, action_note:
     is missing, and when the alert was already acknowledged. ``by`` must hold
     ``clinical.write`` at the alert's site. Audited (UPDATE, before/after).
     """
-    alert = Alert.objects.select_for_update().select_related("acknowledged_by").get(pk=alert.pk)
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("acknowledged_by").get(pk=alert.pk)
     if not has_capability(by, alert.site_id, "clinical.write"):
         raise ValidationError("Only a counselor or clinical supervisor at this site can acknowledge an alert.")
     if not alert.is_open:

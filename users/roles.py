@@ -28,6 +28,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "clinical.view": frozenset({R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
     "clinical.write": frozenset({R.CLINICIAN, R.SUPERVISOR}),
     "placement.override": frozenset({R.SUPERVISOR}),
+    # Administering the screening instruments (PHQ-9, GAD-7, AUDIT, AUDIT-C, DAST-10, C-SSRS):
+    # intake coordinators too; the clinical instruments and placements need clinical.write.
+    "assessment.administer": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
     "note.cosign": frozenset({R.SUPERVISOR}),
     "schedule.manage": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
     # Scheduling: every member sees the calendar (counts only; names need patient.view).

@@ -1,0 +1,742 @@
+"""Assessment responses, level-of-care placements, toxicology and the medication list.
+
+Instruments themselves are code (``assessments.instruments``), not rows: a response stores the
+instrument code, the answers and exactly what ``instruments.score`` returned, including the
+band-set id, so a later change of cut-offs never rewrites history. A placement stores the full
+recommendation of the rule set at decision time and is immutable once signed (the model refuses,
+and on PostgreSQL a trigger refuses raw SQL too). Writes go through ``assessments.services``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from patients.models import Episode, Patient
+from users.models import Site, TimeStampedModel
+
+from . import placement as rules
+from .instruments import INSTRUMENTS, SAFETY_ALERT, SUICIDE_RISK
+
+
+class NeverDeleted(Exception):
+    """Clinical records are closed, superseded or stopped; never removed."""
+
+
+class ImmutableRecord(Exception):
+    """A signed record cannot be changed; corrections are new records."""
+
+
+class NoDeleteQuerySet(models.QuerySet):
+    def delete(self):
+        raise NeverDeleted(f"{self.model._meta.verbose_name_plural} are never removed.")
+
+
+# --- Assessment responses -------------------------------------------------------------------
+
+
+INSTRUMENT_CHOICES = [(code, code) for code in INSTRUMENTS]
+# Screening instruments an intake coordinator may administer (with "assessment.administer").
+SCREENING_INSTRUMENTS = frozenset({"PHQ-9", "GAD-7", "AUDIT", "AUDIT-C", "DAST-10", "C-SSRS"})
+# A response carrying one of these flags raises a safety alert and starts open.
+SAFETY_FLAGS = frozenset({SUICIDE_RISK, SAFETY_ALERT})
+
+
+class ResponseContext(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    WEEKLY = "weekly", "Weekly / routine"
+    DISCHARGE = "discharge", "Discharge"
+    AD_HOC = "ad_hoc", "Ad hoc"
+
+
+class ResponseStatus(models.TextChoices):
+    OPEN = "open", "Open: follow-up needed"
+    CLOSED = "closed", "Closed"
+
+
+class AssessmentResponseQuerySet(NoDeleteQuerySet):
+    def of(self, code: str) -> AssessmentResponseQuerySet:
+        return self.filter(instrument=code)
+
+    def open(self) -> AssessmentResponseQuerySet:
+        return self.filter(status=ResponseStatus.OPEN)
+
+
+class AssessmentResponse(TimeStampedModel):
+    """One administration of one instrument, scored once, at the time it was given."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessment_responses")
+    # Null only when the patient had no open episode (screening before admission).
+    episode = models.ForeignKey(
+        Episode, null=True, blank=True, on_delete=models.PROTECT, related_name="assessment_responses"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="assessment_responses")
+    instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
+    context = models.CharField(max_length=10, choices=ResponseContext.choices, default=ResponseContext.AD_HOC)
+    answers = models.JSONField(help_text="In item order; null for an item skipped by the instrument's logic.")
+    # Exactly what instruments.score returned (ScoreResult.to_dict()), split into columns for
+    # querying and charting. ``total`` is null for the BAM and C-SSRS (no total).
+    total = models.FloatField(null=True, blank=True)
+    subscales = models.JSONField(default=dict, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    band_label = models.CharField(max_length=120, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    band_set = models.CharField(max_length=40)
+    item_scores = models.JSONField(default=list, blank=True)
+    action = models.CharField(max_length=200, blank=True)
+    # C-SSRS high risk: read by placement decision support as imminent danger.
+    imminent_danger = models.BooleanField(default=False)
+    administered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    administered_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ResponseStatus.choices, default=ResponseStatus.OPEN)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AssessmentResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-administered_at", "-id"]
+        indexes = [models.Index(fields=["patient", "instrument", "administered_at"], name="response_patient_instr_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_at__isnull=True))
+                | (Q(status="closed") & Q(closed_at__isnull=False)),
+                name="response_closed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} on {self.administered_at:%Y-%m-%d}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Assessment responses are never removed.")
+
+    @property
+    def definition(self):
+        return INSTRUMENTS[self.instrument]
+
+    @property
+    def total_display(self) -> str:
+        if self.total is None:
+            return ""
+        return str(int(self.total)) if float(self.total).is_integer() else f"{self.total:.2f}"
+
+    @property
+    def has_safety_flag(self) -> bool:
+        return bool(SAFETY_FLAGS.intersection(self.flags or []))
+
+    @property
+    def suicide_risk(self) -> bool:
+        return SUICIDE_RISK in (self.flags or [])
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == ResponseStatus.CLOSED
+
+    def answer_rows(self) -> list[dict]:
+        """Each item with the answer given and its label, for the detail page."""
+        rows = []
+        answers = list(self.answers or [])
+        scores = list(self.item_scores or [])
+        for index, item in enumerate(self.definition.items):
+            value = answers[index] if index < len(answers) else None
+            labels = {choice.value: choice.label for choice in item.choices}
+            if value is None:
+                text = "Skipped" if index < len(answers) else "Not given"
+            else:
+                text = labels.get(value, str(value))
+                if not item.yes_no:
+                    text = f"{value}: {text}"
+            rows.append(
+                {
+                    "item": item,
+                    "value": value,
+                    "text": text,
+                    "points": scores[index] if index < len(scores) else None,
+                }
+            )
+        return rows
+
+
+# --- Placement --------------------------------------------------------------------------------
+
+
+class PlacementType(models.TextChoices):
+    INITIAL = "initial", "Initial placement"
+    CONTINUED_STAY = "continued_stay", "Continued stay"
+    TRANSFER = "transfer", "Transfer"
+    DISCHARGE = "discharge", "Discharge"
+
+
+class PlacementStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AWAITING_COSIGN = "awaiting_cosign", "Awaiting co-sign"
+    SIGNED = "signed", "Signed"
+
+
+# Actual level of care: 3rd-edition codes (the recommendation's numbering), plus the WM levels
+# a clinician may place someone in directly.
+ACTUAL_LEVEL_CHOICES = [
+    ("0.5", "0.5 Early intervention"),
+    ("1", "1 Outpatient"),
+    ("2.1", "2.1 Intensive outpatient (IOP)"),
+    ("2.5", "2.5 Partial hospitalization"),
+    ("3.1", "3.1 Clinically managed low-intensity residential"),
+    ("3.3", "3.3 Clinically managed population-specific high-intensity residential"),
+    ("3.5", "3.5 Clinically managed high-intensity residential"),
+    ("3.7", "3.7 Medically monitored intensive inpatient"),
+    ("4", "4 Medically managed intensive inpatient"),
+    ("1-WM", "1-WM Ambulatory withdrawal management"),
+    ("2-WM", "2-WM Ambulatory WM with extended on-site monitoring"),
+    ("3.2-WM", "3.2-WM Clinically managed residential WM"),
+    ("3.7-WM", "3.7-WM Medically monitored inpatient WM"),
+    ("4-WM", "4-WM Medically managed inpatient WM"),
+]
+DIMENSION_LABELS = {
+    1: "D1 Acute intoxication and/or withdrawal potential",
+    2: "D2 Biomedical conditions and complications",
+    3: "D3 Emotional, behavioral or cognitive conditions",
+    4: "D4 Readiness to change",
+    5: "D5 Relapse, continued use or continued problem potential",
+    6: "D6 Recovery/living environment",
+}
+RATING_FIELDS = [f"d{n}_rating" for n in rules.DIMENSIONS]
+NOTE_FIELDS = [f"d{n}_note" for n in rules.DIMENSIONS]
+# What a signature freezes (everything a reviewer relies on).
+SIGNED_FIELDS = [
+    "placement_type",
+    *RATING_FIELDS,
+    *NOTE_FIELDS,
+    "imminent_danger",
+    "suggestions",
+    "recommendation",
+    "rule_set",
+    "recommended_level",
+    "actual_level",
+    "edition",
+    "override_reason",
+    "override_note",
+    "signed_by",
+    "signed_at",
+]
+
+
+def _rating_field(n: int):
+    return models.PositiveSmallIntegerField(
+        f"D{n} rating",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(rules.MIN_RATING), MaxValueValidator(rules.MAX_RATING)],
+    )
+
+
+class PlacementQuerySet(NoDeleteQuerySet):
+    def decided(self) -> PlacementQuerySet:
+        return self.exclude(status=PlacementStatus.DRAFT)
+
+    def discrepant(self) -> PlacementQuerySet:
+        """Decided placements whose actual level differs from the recommended one."""
+        return self.decided().exclude(actual_level=models.F("recommended_level"))
+
+    def awaiting_cosign(self) -> PlacementQuerySet:
+        return self.filter(status=PlacementStatus.AWAITING_COSIGN)
+
+    def update(self, **kwargs):
+        # Bulk updates bypass save(); allow them only on drafts.
+        if self.exclude(status=PlacementStatus.DRAFT).exists():
+            raise ImmutableRecord("Signed placements cannot be changed.")
+        return super().update(**kwargs)
+
+
+class Placement(TimeStampedModel):
+    """A level-of-care decision: ratings → recommendation (stored) → actual level → signature."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="placements")
+    # Null for a placement decided at intake before admission (it decides whether to admit).
+    episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.PROTECT, related_name="placements")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="placements")
+    placement_type = models.CharField("Type", max_length=20, choices=PlacementType.choices)
+    d1_rating = _rating_field(1)
+    d2_rating = _rating_field(2)
+    d3_rating = _rating_field(3)
+    d4_rating = _rating_field(4)
+    d5_rating = _rating_field(5)
+    d6_rating = _rating_field(6)
+    d1_note = models.TextField("D1 note", blank=True)
+    d2_note = models.TextField("D2 note", blank=True)
+    d3_note = models.TextField("D3 note", blank=True)
+    d4_note = models.TextField("D4 note", blank=True)
+    d5_note = models.TextField("D5 note", blank=True)
+    d6_note = models.TextField("D6 note", blank=True)
+    imminent_danger = models.BooleanField(
+        default=False, help_text="C-SSRS high risk, documented homicidal intent, or D3 = 4."
+    )
+    # Decision support shown to the clinician (latest CIWA-Ar/COWS → D1, C-SSRS high → danger).
+    suggestions = models.JSONField(default=dict, blank=True)
+    # recommend(...).to_dict(): recomputed while a draft, frozen at signing, never recomputed.
+    recommendation = models.JSONField(default=dict, blank=True)
+    rule_set = models.CharField(max_length=40, blank=True)
+    recommended_level = models.CharField(max_length=6, blank=True)
+    actual_level = models.CharField(max_length=6, choices=ACTUAL_LEVEL_CHOICES, blank=True)
+    edition = models.CharField("ASAM edition", max_length=1, default="3", choices=[("3", "3rd edition (2013)")])
+    override_reason = models.CharField(max_length=30, choices=rules.OVERRIDE_REASONS, blank=True)
+    override_note = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=PlacementStatus.choices, default=PlacementStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    cosign_required = models.BooleanField(default=False)
+    cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PlacementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__lte": rules.MAX_RATING}),
+                    name=f"placement_{name}_0_4",
+                )
+                for name in RATING_FIELDS
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | (Q(signed_by__isnull=False) & Q(signed_at__isnull=False)),
+                name="placement_decided_is_signed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="signed") | Q(cosign_required=False) | Q(cosigned_at__isnull=False),
+                name="placement_cosigned_when_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(actual_level=models.F("recommended_level"))
+                | (~Q(override_reason="") & ~Q(override_note="")),
+                name="placement_override_explained",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_placement_type_display()} placement ({self.get_status_display()})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def save(self, *args, **kwargs):
+        # A signature freezes the record. Co-signing an awaiting row touches only the
+        # co-sign fields; anything else on a decided row is refused (the PostgreSQL trigger
+        # refuses the same at the database).
+        loaded = getattr(self, "_loaded_status", None)
+        if loaded == PlacementStatus.SIGNED:
+            raise ImmutableRecord("A signed placement cannot be changed; record a new placement instead.")
+        if loaded == PlacementStatus.AWAITING_COSIGN:
+            allowed = {"status", "cosigned_by", "cosigned_at", "updated_at"}
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= allowed:
+                raise ImmutableRecord("A signed placement awaiting co-sign can only be co-signed.")
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Placements are never removed.")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == PlacementStatus.DRAFT
+
+    @property
+    def ratings(self) -> dict[int, int | None]:
+        return {n: getattr(self, f"d{n}_rating") for n in rules.DIMENSIONS}
+
+    @property
+    def fully_rated(self) -> bool:
+        return all(value is not None for value in self.ratings.values())
+
+    @property
+    def is_override(self) -> bool:
+        return bool(self.actual_level) and self.actual_level != self.recommended_level
+
+    def dimension_rows(self) -> list[dict]:
+        return [
+            {
+                "number": n,
+                "label": DIMENSION_LABELS[n],
+                "rating": getattr(self, f"d{n}_rating"),
+                "note": getattr(self, f"d{n}_note"),
+            }
+            for n in rules.DIMENSIONS
+        ]
+
+
+# --- Medications ------------------------------------------------------------------------------
+
+
+class MedicationClass(models.TextChoices):
+    MOUD = "moud", "MOUD (opioid use disorder)"
+    MAUD = "maud", "MAUD (alcohol use disorder)"
+    NALOXONE = "naloxone", "Naloxone (overdose reversal)"
+    OTHER = "other", "Other"
+
+
+class Agent(models.TextChoices):
+    """The active agent, so toxicology can tell which analytes a medication explains."""
+
+    BUPRENORPHINE = "buprenorphine", "Buprenorphine (incl. buprenorphine/naloxone)"
+    METHADONE = "methadone", "Methadone"
+    NALTREXONE = "naltrexone", "Naltrexone (oral or extended-release)"
+    ACAMPROSATE = "acamprosate", "Acamprosate"
+    DISULFIRAM = "disulfiram", "Disulfiram"
+    NALOXONE = "naloxone", "Naloxone"
+    OTHER = "other", "Other"
+
+
+class MedicationQuerySet(NoDeleteQuerySet):
+    def active_on(self, day: date) -> MedicationQuerySet:
+        return self.filter(Q(start_date__lte=day) & (Q(stop_date__isnull=True) | Q(stop_date__gte=day)))
+
+
+class Medication(TimeStampedModel):
+    """One medication on the patient's list. The IOP usually coordinates rather than prescribes."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="medications")
+    name = models.CharField(max_length=120, help_text="As prescribed, e.g. 'Buprenorphine/naloxone 8/2 mg film'.")
+    medication_class = models.CharField("Class", max_length=10, choices=MedicationClass.choices)
+    agent = models.CharField(max_length=20, choices=Agent.choices, default=Agent.OTHER)
+    dose = models.CharField(max_length=120, blank=True, help_text="Free text, e.g. '16 mg daily'.")
+    start_date = models.DateField()
+    stop_date = models.DateField(null=True, blank=True)
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A prescriber on staff; otherwise give the external prescriber's name.",
+    )
+    prescriber_name = models.CharField("External prescriber", max_length=120, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = MedicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stop_date", "-start_date", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__gte=models.F("start_date")),
+                name="medication_stop_not_before_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Medications are stopped, never removed.")
+
+    def active_on(self, day: date) -> bool:
+        return self.start_date <= day and (self.stop_date is None or self.stop_date >= day)
+
+    @property
+    def active(self) -> bool:
+        from patients.models import site_today
+
+        return self.active_on(site_today(self.site))
+
+    @property
+    def prescriber_display(self) -> str:
+        return str(self.prescriber) if self.prescriber_id else self.prescriber_name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.stop_date and self.start_date and self.stop_date < self.start_date:
+            errors["stop_date"] = "The stop date cannot be before the start date."
+        if self.medication_class in (MedicationClass.MOUD, MedicationClass.MAUD) and self.agent == Agent.OTHER:
+            errors["agent"] = "Choose the agent for MOUD/MAUD, so drug-test results can be checked against it."
+        if self.prescriber_id and self.prescriber_name:
+            errors["prescriber_name"] = "Give either a prescriber on staff or an external name, not both."
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Toxicology -------------------------------------------------------------------------------
+
+
+class SpecimenType(models.TextChoices):
+    URINE = "urine", "Urine"
+    ORAL_FLUID = "oral_fluid", "Oral fluid"
+    BLOOD = "blood", "Blood"
+    BREATH = "breath", "Breath alcohol"
+
+
+class Validity(models.TextChoices):
+    VALID = "valid", "Valid"
+    DILUTE = "dilute", "Dilute"
+    SUBSTITUTED = "substituted", "Substituted"
+    ADULTERATED = "adulterated", "Adulterated"
+    NOT_ASSESSED = "not_assessed", "Not assessed"
+
+
+# DOMAIN.md §8 (HHS Mandatory Guidelines style cut-offs).
+DILUTE_CREATININE_BELOW = Decimal("20")  # mg/dL
+DILUTE_SG_BELOW = Decimal("1.003")
+SUBSTITUTED_CREATININE_BELOW = Decimal("2")  # mg/dL
+SUBSTITUTED_SG_AT_OR_BELOW = Decimal("1.001")
+SUBSTITUTED_SG_AT_OR_ABOVE = Decimal("1.020")
+ADULTERATED_NITRITE_AT_OR_ABOVE = Decimal("500")  # µg/mL
+ADULTERATED_PH_BELOW = Decimal("4")
+ADULTERATED_PH_AT_OR_ABOVE = Decimal("11")
+
+
+def specimen_validity(
+    *,
+    specimen_type: str,
+    creatinine: Decimal | None,
+    specific_gravity: Decimal | None,
+    ph: Decimal | None,
+    nitrite: Decimal | None,
+    foreign_substance: bool = False,
+) -> str:
+    """Validity of a urine specimen from its validity-test values (DOMAIN.md §8).
+
+    Adulterated (nitrite >= 500 µg/mL, pH < 4 or >= 11, or a foreign substance) wins over
+    substituted (creatinine < 2 mg/dL and SG <= 1.001 or >= 1.020), which wins over dilute
+    (creatinine < 20 mg/dL and SG < 1.003). Other specimen types, or a urine specimen with no
+    creatinine/SG/pH/nitrite measured, are "not assessed".
+    """
+    if specimen_type != SpecimenType.URINE:
+        return Validity.NOT_ASSESSED
+    if foreign_substance:
+        return Validity.ADULTERATED
+    if nitrite is not None and nitrite >= ADULTERATED_NITRITE_AT_OR_ABOVE:
+        return Validity.ADULTERATED
+    if ph is not None and (ph < ADULTERATED_PH_BELOW or ph >= ADULTERATED_PH_AT_OR_ABOVE):
+        return Validity.ADULTERATED
+    if creatinine is not None and specific_gravity is not None:
+        if creatinine < SUBSTITUTED_CREATININE_BELOW and (
+            specific_gravity <= SUBSTITUTED_SG_AT_OR_BELOW or specific_gravity >= SUBSTITUTED_SG_AT_OR_ABOVE
+        ):
+            return Validity.SUBSTITUTED
+        if creatinine < DILUTE_CREATININE_BELOW and specific_gravity < DILUTE_SG_BELOW:
+            return Validity.DILUTE
+    if all(v is None for v in (creatinine, specific_gravity, ph, nitrite)):
+        return Validity.NOT_ASSESSED
+    return Validity.VALID
+
+
+class Specimen(TimeStampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="specimens")
+    episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.PROTECT, related_name="specimens")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="specimens")
+    specimen_type = models.CharField("Type", max_length=12, choices=SpecimenType.choices)
+    collected_at = models.DateTimeField()
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    observed = models.BooleanField("Collection observed", default=False)
+    creatinine = models.DecimalField(
+        "Creatinine (mg/dL)", max_digits=6, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    specific_gravity = models.DecimalField(
+        "Specific gravity",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.9")), MaxValueValidator(Decimal("1.2"))],
+    )
+    ph = models.DecimalField(
+        "pH",
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(14)],
+    )
+    nitrite = models.DecimalField(
+        "Nitrite (µg/mL)", max_digits=8, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    foreign_substance = models.BooleanField("Foreign substance detected", default=False)
+    validity = models.CharField(max_length=12, choices=Validity.choices, default=Validity.NOT_ASSESSED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    discussed_with_patient = models.BooleanField(null=True, blank=True)
+    clinical_response = models.TextField(blank=True)
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-collected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_specimen_type_display()} specimen, {self.collected_at:%Y-%m-%d}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Specimens are never removed.")
+
+    def compute_validity(self) -> str:
+        return specimen_validity(
+            specimen_type=self.specimen_type,
+            creatinine=self.creatinine,
+            specific_gravity=self.specific_gravity,
+            ph=self.ph,
+            nitrite=self.nitrite,
+            foreign_substance=self.foreign_substance,
+        )
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_at is not None
+
+
+class Analyte(models.TextChoices):
+    AMPHETAMINE = "amphetamine", "Amphetamine"
+    METHAMPHETAMINE = "methamphetamine", "Methamphetamine"
+    MDMA = "mdma", "MDMA"
+    BARBITURATES = "barbiturates", "Barbiturates"
+    BENZODIAZEPINES = "benzodiazepines", "Benzodiazepines"
+    BUPRENORPHINE = "buprenorphine", "Buprenorphine"
+    NORBUPRENORPHINE = "norbuprenorphine", "Norbuprenorphine"
+    COCAINE = "cocaine", "Cocaine (benzoylecgonine)"
+    THC = "thc", "THC metabolite"
+    METHADONE = "methadone", "Methadone"
+    EDDP = "eddp", "EDDP (methadone metabolite)"
+    OPIATES = "opiates", "Opiates (morphine/codeine screen)"
+    SIX_MAM = "6-mam", "6-MAM (heroin metabolite)"
+    OXYCODONE = "oxycodone", "Oxycodone/oxymorphone"
+    FENTANYL = "fentanyl", "Fentanyl"
+    NORFENTANYL = "norfentanyl", "Norfentanyl"
+    TRAMADOL = "tramadol", "Tramadol"
+    NALTREXONE = "naltrexone", "Naltrexone"
+    NALTREXOL = "6-beta-naltrexol", "6-beta-naltrexol"
+    XYLAZINE = "xylazine", "Xylazine"
+    ETHANOL = "ethanol", "Ethanol"
+    ETG = "etg", "Ethyl glucuronide (EtG)"
+    ETS = "ets", "Ethyl sulfate (EtS)"
+    OTHER = "other", "Other (name it)"
+
+
+class Method(models.TextChoices):
+    POC_IMMUNOASSAY = "poc_ia", "Point-of-care immunoassay"
+    LAB_IMMUNOASSAY = "lab_ia", "Lab immunoassay"
+    LC_MS_MS = "lc_ms_ms", "LC-MS/MS"
+    GC_MS = "gc_ms", "GC-MS"
+    BREATH = "breath", "Breath analyser"
+
+
+class Result(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    PRESUMPTIVE_POSITIVE = "presumptive_positive", "Presumptive positive"
+    CONFIRMED_POSITIVE = "confirmed_positive", "Confirmed positive"
+    INVALID = "invalid", "Invalid"
+    NOT_TESTED = "not_tested", "Not tested"
+
+
+POSITIVE_RESULTS = frozenset({Result.PRESUMPTIVE_POSITIVE, Result.CONFIRMED_POSITIVE})
+
+
+class Expectation(models.TextChoices):
+    EXPECTED = "expected", "Expected"
+    UNEXPECTED = "unexpected", "Unexpected"
+    NOT_APPLICABLE = "n/a", "Not applicable"
+
+
+# Analytes a medication explains (positive expected; negative unexpected while it is taken).
+EXPECTED_ANALYTES: dict[str, frozenset[str]] = {
+    Agent.BUPRENORPHINE: frozenset({Analyte.BUPRENORPHINE, Analyte.NORBUPRENORPHINE}),
+    Agent.METHADONE: frozenset({Analyte.METHADONE, Analyte.EDDP}),
+    Agent.NALTREXONE: frozenset({Analyte.NALTREXONE, Analyte.NALTREXOL}),
+}
+
+
+def expectation_for(*, analyte: str, result: str, agents: set[str]) -> str:
+    """Expected or unexpected, given the agents of the patient's active MOUD/MAUD medications.
+
+    A positive is expected when an active medication explains the analyte, else unexpected.
+    A negative for an analyte an active medication should produce (e.g. no buprenorphine while
+    on buprenorphine) is unexpected; any other negative is expected. Invalid or untested
+    results are not applicable.
+    """
+    if result not in (Result.NEGATIVE, *POSITIVE_RESULTS):
+        return Expectation.NOT_APPLICABLE
+    explained = set().union(*(EXPECTED_ANALYTES.get(agent, frozenset()) for agent in agents)) if agents else set()
+    if result in POSITIVE_RESULTS:
+        return Expectation.EXPECTED if analyte in explained else Expectation.UNEXPECTED
+    return Expectation.UNEXPECTED if analyte in explained else Expectation.EXPECTED
+
+
+class AnalyteResult(TimeStampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="results")
+    analyte = models.CharField(max_length=20, choices=Analyte.choices)
+    analyte_other = models.CharField("Other analyte", max_length=80, blank=True)
+    method = models.CharField(max_length=10, choices=Method.choices)
+    loinc_code = models.CharField("LOINC code", max_length=12, blank=True)
+    result = models.CharField(max_length=22, choices=Result.choices)
+    concentration = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    cutoff = models.DecimalField(
+        "Cut-off", max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    unit = models.CharField(max_length=12, default="ng/mL", blank=True)
+    expectation = models.CharField(max_length=10, choices=Expectation.choices, default=Expectation.NOT_APPLICABLE)
+    # The active MOUD/MAUD agents the expectation was judged against, for the record.
+    expectation_basis = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["specimen", "analyte", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.analyte_display}: {self.get_result_display()}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Results are never removed.")
+
+    @property
+    def analyte_display(self) -> str:
+        return self.analyte_other if self.analyte == Analyte.OTHER else self.get_analyte_display()
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.analyte == Analyte.OTHER and not self.analyte_other.strip():
+            errors["analyte_other"] = "Name the analyte."
+        if self.result == Result.CONFIRMED_POSITIVE and self.method not in (Method.LC_MS_MS, Method.GC_MS):
+            errors["method"] = "A confirmed positive needs a definitive method (LC-MS/MS or GC-MS)."
+        if (
+            self.concentration is not None
+            and self.cutoff is not None
+            and self.result in POSITIVE_RESULTS
+            and self.concentration < self.cutoff
+        ):
+            errors["concentration"] = "Below the cut-off: a result under the cut-off is negative."
+        if errors:
+            raise ValidationError(errors)
