@@ -16,6 +16,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("patients/", include("patients.urls")),
     path("intake/", include("patients.intake_urls")),
+    path("plans/", include("plans.urls")),
+    path("reports/", include("reports.urls")),
     path("assessments/", include("assessments.urls")),
     path("alerts/", include("notifications.urls")),
     path("schedule/", include("scheduling.urls")),

@@ -52,6 +52,7 @@ from .models import (
     TreatmentPlan,
     TriggerReason,
     VersionReason,
+    validate_dimensions,
 )
 
 TREATMENT_PLAN_FIELDS = ["strengths", "needs", "abilities", "preferences", "discharge_criteria"]
@@ -289,6 +290,11 @@ def problem_add(
 ) -> Problem:
     plan = _locked_plan(TreatmentPlan, plan)
     _require_draft(plan)
+    try:
+        validate_dimensions(dimensions)
+    except ValidationError as exc:
+        # Checked first: an empty list would otherwise only be called "blank".
+        raise ValidationError({"dimensions": exc.messages}) from None
     problem = Problem(
         plan=plan,
         position=plan.problems.count() + 1,
