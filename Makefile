@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-sqlite lint fmt migrations-check schema-check migrate shell worker beat seed check-deploy compose-check clean
+.PHONY: install run test test-sqlite lint bandit fmt migrations-check schema-check migrate shell worker beat seed check-deploy compose-check clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)."; exit 1; }
@@ -40,6 +40,10 @@ test-sqlite: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Static security scan: any medium or high finding fails (configuration in pyproject.toml).
+bandit: install
+	$(BIN)/bandit -c pyproject.toml -r . -ll -q
 
 fmt: install
 	$(BIN)/ruff check --fix .
