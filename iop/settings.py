@@ -326,6 +326,55 @@ CELERY_BEAT_SCHEDULE["sessions-followup-sweep"] = {
     "schedule": 24 * 3600,
 }
 
+# --- Outbox, reminders and staff notices (notifications; DOMAIN.md §13) -------------------------
+# A send that fails on a transient error is retried after 1, 2, 4 … minutes (capped), up to
+# OUTBOX_MAX_ATTEMPTS tries; a row stuck in "sending" (a worker died) is reclaimed after
+# OUTBOX_RECLAIM_MINUTES. Each sweep claims up to OUTBOX_BATCH_SIZE × OUTBOX_MAX_BATCHES rows.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
+OUTBOX_RECLAIM_MINUTES = envint("OUTBOX_RECLAIM_MINUTES", 10, minimum=1)
+OUTBOX_BATCH_SIZE = envint("OUTBOX_BATCH_SIZE", 500, minimum=1)
+OUTBOX_MAX_BATCHES = envint("OUTBOX_MAX_BATCHES", 40, minimum=1)
+OUTBOX_BACKOFF_BASE_SECONDS = envint("OUTBOX_BACKOFF_BASE_SECONDS", 60, minimum=1)
+OUTBOX_BACKOFF_MAX_SECONDS = envint("OUTBOX_BACKOFF_MAX_SECONDS", 3600, minimum=1)
+# Patient reminders: "-1d@18:00" is the day before at 18:00 site time, "-2h" two hours before.
+REMINDER_OFFSETS = envlist("REMINDER_OFFSETS", "-1d@18:00,-2h")
+REMINDER_PLAN_HOURS = envint("REMINDER_PLAN_HOURS", 48, minimum=1)
+# Staff: an in-app task for a note still unsigned this long after its session; the daily digest
+# goes out at this local hour at each site.
+NOTE_UNSIGNED_ALERT_HOURS = envint("NOTE_UNSIGNED_ALERT_HOURS", 24, minimum=1)
+STAFF_DIGEST_HOUR = envint("STAFF_DIGEST_HOUR", 7, minimum=0)
+if STAFF_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"STAFF_DIGEST_HOUR: {STAFF_DIGEST_HOUR} is not an hour of the day (0–23).")
+# Links in messages: staff sign in at PUBLIC_BASE_URL; patients get PATIENT_PORTAL_URL (no link when empty).
+PUBLIC_BASE_URL = envstr("PUBLIC_BASE_URL", "http://localhost:8000" if DEBUG else "")
+PATIENT_PORTAL_URL = envstr("PATIENT_PORTAL_URL")
+# SMS: console (development), file (SMS_FILE_PATH) or the HTTP provider adapter, whose host must
+# be listed in SMS_ALLOWED_HOSTS. Webhooks are verified with SMS_WEBHOOK_SECRET (HMAC-SHA256).
+SMS_BACKEND = envstr("SMS_BACKEND", "notifications.backends.ConsoleSmsBackend")
+SMS_FILE_PATH = envstr("SMS_FILE_PATH", "/tmp/iop-clinic-sms")
+SMS_HTTP_URL = envstr("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = envsecret("SMS_HTTP_TOKEN")
+SMS_HTTP_TIMEOUT_SECONDS = envint("SMS_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
+SMS_ALLOWED_HOSTS = envlist("SMS_ALLOWED_HOSTS")
+SMS_WEBHOOK_SECRET = envsecret("SMS_WEBHOOK_SECRET")
+SMS_WEBHOOK_TOLERANCE_SECONDS = envint("SMS_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+CELERY_BEAT_SCHEDULE["notifications-outbox-dispatch"] = {
+    "task": "notifications.tasks.outbox_dispatch_due_task",
+    "schedule": 15,
+}
+CELERY_BEAT_SCHEDULE["notifications-reminders-plan"] = {
+    "task": "notifications.tasks.reminders_plan_task",
+    "schedule": 15 * 60,
+}
+CELERY_BEAT_SCHEDULE["notifications-staff-alerts"] = {
+    "task": "notifications.tasks.staff_alerts_sweep_task",
+    "schedule": 3600,
+}
+CELERY_BEAT_SCHEDULE["notifications-staff-digest"] = {
+    "task": "notifications.tasks.staff_digest_task",
+    "schedule": 3600,
+}
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -773,6 +773,9 @@ def _cancel(session: TherapySession, *, reason: str, note: str = "") -> None:
     session.note = note[:200]
     session.save(update_fields=["status", "cancel_reason", "note", "updated_at"])
     _unbook(session)
+    from notifications.reminders import reminders_cancel_for_session  # noqa: PLC0415
+
+    reminders_cancel_for_session(session)  # its pending reminders go with it
 
 
 def _try_restore(session: TherapySession) -> int:
@@ -858,6 +861,9 @@ def session_move(
         obj=session,
         changes={"before": before, "after": _session_snapshot(session)},
     )
+    from notifications.reminders import reminders_plan_for_session  # noqa: PLC0415
+
+    reminders_plan_for_session(session)  # reminders for the old time are replaced
     return session
 
 

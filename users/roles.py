@@ -37,6 +37,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "schedule.view": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
     "schedule.book": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
     "enrollment.manage": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    # The Message delivery page: failed and suppressed reminders and notices (no message text).
+    "messages.view": frozenset({R.SUPERVISOR, R.SITE_ADMIN}),
 }
 
 
