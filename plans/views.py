@@ -126,7 +126,9 @@ def overview(request: HttpRequest, public_id) -> HttpResponse:
             relapse_form=RelapseForm(),
         )
     context["other_episodes"] = list(
-        patient.episodes.exclude(pk=getattr(episode, "pk", None)).order_by("-admission_date")
+        patient.episodes.exclude(pk=getattr(episode, "pk", None))
+        .prefetch_related("treatment_plans")
+        .order_by("-admission_date")
     )
     _viewed(request, patient, object_type="plans.TreatmentPlan")
     return render(request, "plans/overview.html", context)
