@@ -13,6 +13,12 @@ _docs_styles = csp_update({"style-src": ["'unsafe-inline'"]})
 app_name = "api"
 v1 = [
     path("me/", user_api.MeApi.as_view(), name="me"),
+    path("", include("patients.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("sessions.api.urls")),
+    path("", include("assessments.api.urls")),
+    path("", include("plans.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 urlpatterns = [
     path("v1/", include(v1)),

@@ -386,7 +386,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "users.api.exception_handlers.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular, naming nested Input serializers after their view (users/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "users.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": envstr("API_USER_RATE", "1200/min")},
 }
@@ -402,6 +403,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several apps call "kind", "status" or "level_of_care".
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentKindEnum": "patients.models.ConsentKind",
+        "SessionKindEnum": "scheduling.models.SessionKind",
+        "AlertKindEnum": "notifications.models.AlertKind",
+        "EpisodeLevelOfCareEnum": "patients.models.LEVEL_CHOICES",
+        "TrackLevelOfCareEnum": "scheduling.models.LevelOfCare",
+        "NoteStatusEnum": "sessions.models.NoteStatus",
+        "PlanStatusEnum": "plans.models.PlanStatus",
+        "SessionStatusEnum": "scheduling.models.SessionStatus",
+        "ResponseStatusEnum": "assessments.models.ResponseStatus",
+        "PlacementStatusEnum": "assessments.models.PlacementStatus",
+        "RevocationMethodEnum": "patients.models.RevocationMethod",
+        "PurposeEnum": "patients.models.Purpose",
+    },
 }
 
 # --- Treatment plans (DOMAIN.md §7; states and accreditors differ) --------------------

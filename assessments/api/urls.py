@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("assessments/", views.ResponseListApi.as_view(), name="assessment-list"),
+    path("assessments/create/", views.ResponseCreateApi.as_view(), name="assessment-create"),
+    path("assessments/score/", views.ScoreApi.as_view(), name="assessment-score"),
+    path("assessments/<uuid:response_id>/", views.ResponseDetailApi.as_view(), name="assessment-detail"),
+    path("placements/", views.PlacementListApi.as_view(), name="placement-list"),
+    path("placements/recommend/", views.PlacementRecommendApi.as_view(), name="placement-recommend"),
+    path("placements/<uuid:placement_id>/", views.PlacementDetailApi.as_view(), name="placement-detail"),
+]

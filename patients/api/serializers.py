@@ -1,0 +1,159 @@
+"""Read-only output shapes for patients, episodes, consents and disclosures."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import Consent, Disclosure, Episode, Patient
+
+
+class PatientOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    site = serializers.UUIDField(source="site.public_id", read_only=True)
+    primary_counselor = serializers.UUIDField(source="primary_counselor.public_id", read_only=True, allow_null=True)
+    display_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "site",
+            "display_name",
+            "legal_first_name",
+            "legal_last_name",
+            "preferred_name",
+            "pronouns",
+            "date_of_birth",
+            "sex_at_birth",
+            "gender_identity",
+            "phone",
+            "email",
+            "address",
+            "language",
+            "emergency_contact_name",
+            "emergency_contact_relationship",
+            "emergency_contact_phone",
+            "payer_name",
+            "payer_member_id",
+            "primary_counselor",
+            "preferred_channel",
+            "sms_opt_in",
+            "sms_opt_in_on",
+            "sms_opt_in_source",
+            "sms_number",
+            "email_opt_in",
+            "email_opt_in_on",
+            "voicemail_allowed",
+            "household_message_allowed",
+            "safe_hours_start",
+            "safe_hours_end",
+            "confidential_contact",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PatientSummaryOutput(serializers.ModelSerializer):
+    """What a list or search shows: enough to pick the right person."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    site = serializers.UUIDField(source="site.public_id", read_only=True)
+    display_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "site", "display_name", "legal_first_name", "legal_last_name", "date_of_birth"]
+        read_only_fields = fields
+
+
+class EpisodeOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    patient = serializers.UUIDField(source="patient.public_id", read_only=True)
+    site = serializers.UUIDField(source="site.public_id", read_only=True)
+    primary_counselor = serializers.UUIDField(source="primary_counselor.public_id", read_only=True, allow_null=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Episode
+        fields = [
+            "id",
+            "patient",
+            "site",
+            "admission_date",
+            "level_of_care",
+            "level_of_care_edition",
+            "primary_counselor",
+            "discharge_date",
+            "discharge_type",
+            "discharge_summary",
+            "is_open",
+        ]
+        read_only_fields = fields
+
+
+class ConsentOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    patient = serializers.UUIDField(source="patient.public_id", read_only=True)
+    status = serializers.SerializerMethodField()
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    purposes = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "patient",
+            "kind",
+            "status",
+            "disclosing_party",
+            "categories",
+            "recipients",
+            "purposes",
+            "purpose_detail",
+            "expires_on",
+            "expiry_event",
+            "revocation_statement",
+            "redisclosure_statement",
+            "refusal_statement",
+            "signed_by",
+            "representative_relationship",
+            "signer_name",
+            "signed_at",
+            "revoked_on",
+            "revocation_method",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, consent) -> str:
+        return consent.status
+
+
+class DisclosureOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    patient = serializers.UUIDField(source="patient.public_id", read_only=True)
+    consent = serializers.UUIDField(source="consent.public_id", read_only=True)
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    notice_version = serializers.IntegerField(source="notice.version", read_only=True)
+    notice_statement = serializers.CharField(source="notice.short_statement", read_only=True)
+    disclosed_by = serializers.CharField(source="disclosed_by.email", read_only=True)
+
+    class Meta:
+        model = Disclosure
+        fields = [
+            "id",
+            "patient",
+            "consent",
+            "legal_basis",
+            "recipient",
+            "purpose",
+            "categories",
+            "channel",
+            "notes",
+            "notice_version",
+            "notice_statement",
+            "disclosed_by",
+            "disclosed_at",
+        ]
+        read_only_fields = fields
