@@ -21,6 +21,7 @@ urlpatterns = [
     path("assessments/", include("assessments.urls")),
     path("alerts/", include("notifications.urls")),
     path("schedule/", include("scheduling.urls")),
+    path("sessions/", include("sessions.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", include("iop.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.models import Action
 from audit.services import record
@@ -728,7 +729,7 @@ def group_note_problems(note: GroupNote) -> dict[str, str]:
     for e in entries:
         missing = [f for f in ENTRY_FIELDS if not getattr(e, f).strip()]
         if missing:
-            labels = ", ".join(GroupNoteEntry._meta.get_field(f).verbose_name for f in missing)
+            labels = ", ".join(capfirst(GroupNoteEntry._meta.get_field(f).verbose_name) for f in missing)
             problems[f"entry:{e.public_id}"] = f"{e.patient.display_name}: {labels} required before signing."
     if not entries:
         problems["entries"] = "Nobody attended: a group note needs at least one attendee present."

@@ -1,0 +1,141 @@
+"""Input validation for roll-call, notes, addenda, co-signing and outreach (rules live in services)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+
+from .models import (
+    ENTRY_FIELDS,
+    FORMAT_SECTIONS,
+    AttendanceStatus,
+    ContactChannel,
+    ContactOutcome,
+    GroupNoteEntry,
+    NoteFormat,
+)
+
+
+class SegmentedRadio(forms.RadioSelect):
+    """Radio buttons the stylesheet shows as one row of large buttons (a tablet-sized target)."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__({"class": "seg-input", **(attrs or {})}, choices)
+
+
+class RollCallRowForm(forms.Form):
+    """One row of the roll. The prefix is the row's position (``r0``, ``r1`` …)."""
+
+    patient = forms.UUIDField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=AttendanceStatus.choices, widget=SegmentedRadio, required=False)
+    minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1440,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "minutes"}),
+    )
+    late_cancel = forms.BooleanField(required=False, label="Late cancel")
+
+
+class ProgressNoteForm(forms.Form):
+    """The note's format and one text box per section of that format. ``version`` carries the
+    draft's version the editor was opened at (optimistic locking)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    format = forms.ChoiceField(choices=NoteFormat.choices, label="Template")
+
+    def __init__(self, *args, note_format: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.note_format = note_format
+        for key, label in FORMAT_SECTIONS[note_format]:
+            self.fields[f"section_{key}"] = forms.CharField(
+                label=label, required=False, widget=forms.Textarea(attrs={"rows": 4})
+            )
+
+    def sections(self) -> dict[str, str]:
+        return {key: self.cleaned_data.get(f"section_{key}", "") for key, _ in FORMAT_SECTIONS[self.note_format]}
+
+
+class GroupNoteForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    topic = forms.CharField(max_length=160)
+    curriculum_module = forms.CharField(max_length=160, required=False)
+    start_time = forms.TimeField(label="Started at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_time = forms.TimeField(label="Ended at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    interventions = forms.CharField(
+        label="Interventions used",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: CBT thought records, motivational interviewing, DBT distress-tolerance skills.",
+    )
+
+
+class GroupNoteEntryForm(forms.Form):
+    """One attendee's part. The prefix is the entry's public id."""
+
+    participation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    response = forms.CharField(
+        label="Response to the session", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    progress = forms.CharField(
+        label="Progress toward their objectives", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    risk_observations = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Write “None observed” when there were none.",
+    )
+
+    def values(self) -> dict[str, str]:
+        return {f: self.cleaned_data.get(f, "") for f in ENTRY_FIELDS}
+
+
+class AddendumForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, help_text="Why the signed note needs this (e.g. late information, correction)."
+    )
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Addendum")
+    entry = forms.ModelChoiceField(
+        queryset=GroupNoteEntry.objects.none(),
+        required=False,
+        label="About",
+        empty_label="The shared part of the note",
+    )
+
+    def __init__(self, *args, entries=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if entries is None:
+            del self.fields["entry"]
+        else:
+            self.fields["entry"].queryset = entries
+            self.fields["entry"].label_from_instance = lambda e: f"{e.patient.display_name}'s part"
+
+
+class CosignForm(forms.Form):
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Comment (optional)")
+
+
+class ContactAttemptForm(forms.Form):
+    attempted_at = forms.DateTimeField(
+        label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    channel = forms.ChoiceField(choices=ContactChannel.choices)
+    outcome = forms.ChoiceField(choices=ContactOutcome.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, zone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        if not self.is_bound:
+            self.initial.setdefault(
+                "attempted_at", timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0)
+            )
+
+    def clean_attempted_at(self) -> datetime:
+        value = self.cleaned_data["attempted_at"]
+        # The browser sends wall-clock time: read it in the site's zone.
+        if self.zone is not None:
+            value = value.replace(tzinfo=None).replace(tzinfo=self.zone)
+        return value
