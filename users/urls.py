@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .api import views_tokens
 
 app_name = "users"
 urlpatterns = [
@@ -15,4 +16,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("account/api-tokens/", views_tokens.api_tokens, name="api_tokens"),
+    path("account/api-tokens/create/", views_tokens.api_token_create, name="api_token_create"),
+    path("account/api-tokens/revoke/", views_tokens.api_token_revoke, name="api_token_revoke"),
 ]
