@@ -315,6 +315,11 @@ CELERY_BEAT_SCHEDULE["scheduling-keep-tracks-ahead"] = {
 
 # Assessments: days between administrations of each instrument for re-assessment due dates.
 REASSESSMENT_CADENCE_DAYS = {"PHQ-9": 30, "GAD-7": 30, "BAM": 7}
+# Which signed placements need a supervisor's co-signature: never, overrides (actual level differs
+# from the recommendation) or always.
+PLACEMENT_COSIGN = envstr("PLACEMENT_COSIGN", "overrides").strip().lower()
+if PLACEMENT_COSIGN not in {"never", "overrides", "always"}:
+    raise ImproperlyConfigured(f"PLACEMENT_COSIGN: {PLACEMENT_COSIGN!r} must be never, overrides or always.")
 
 # Sessions: a day's attended clinical minutes for a per-diem claim (DOMAIN.md §10); hours after
 # the session end after which a note's signature is labelled a late entry; the daily
