@@ -89,9 +89,11 @@ class PatientForm(forms.ModelForm):
         self.fields["email"].widget.attrs["autocomplete"] = "off"
 
     def ask_to_confirm(self) -> None:
-        """Show the "different person" checkbox (after a possible duplicate was found)."""
+        """Show the "different person" checkbox (after a possible duplicate was found), first in
+        the form: right under the warning, not below thirty other fields."""
         field = self.fields["confirm_different_person"]
         field.widget = forms.CheckboxInput()
+        self.order_fields(["confirm_different_person"])
 
 
 class SearchForm(forms.Form):

@@ -277,6 +277,11 @@ def referral_create(request: HttpRequest, public_id) -> HttpResponse:
     return render(request, "patients/referral_form.html", _chart_context(request, patient, form=form))
 
 
+# The referral page shows the move form and the admission form together; both have a "note"
+# field, so the admission form's element ids get their own prefix (labels must stay unique).
+ADMIT_AUTO_ID = "admit_%s"
+
+
 def _referral_page(request, referral, *, advance_form=None, admit_form=None, status=200) -> HttpResponse:
     patient = referral.patient
     may_manage = has_capability(request.user, referral.site_id, "intake.manage")
@@ -287,6 +292,7 @@ def _referral_page(request, referral, *, advance_form=None, admit_form=None, sta
         admit_form = AdmitForm(
             site=referral.site,
             initial={"admission_date": site_today(referral.site), "primary_counselor": patient.primary_counselor_id},
+            auto_id=ADMIT_AUTO_ID,
         )
     events = referral.events.select_related("by")
     _viewed(request, patient, obj=referral)
@@ -321,7 +327,7 @@ def referral_advance(request: HttpRequest, public_id) -> HttpResponse:
     # service says why not.
     admitting = request.POST.get("to_stage") == Stage.ADMITTED and Stage.ADMITTED in stages
     if admitting:
-        form = AdmitForm(request.POST, site=referral.site)
+        form = AdmitForm(request.POST, site=referral.site, auto_id=ADMIT_AUTO_ID)
     else:
         form = AdvanceForm(request.POST, stages=stages, accept_any=True)
     if form.is_valid():
