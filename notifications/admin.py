@@ -20,3 +20,50 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from .models import MessageTemplate, OutboundMessage  # noqa: E402
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """Editable by administrators. Saving runs the model's clean(): the privacy linter refuses
+    SUD-revealing words and full-name placeholders in patient templates. Each change bumps the
+    version the outbox records."""
+
+    list_display = ["key", "channel", "audience", "version", "updated_at"]
+    list_filter = ["channel", "audience"]
+    readonly_fields = ["version"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    """The message log, read-only: template, channel, status, attempts, error code; no text."""
+
+    list_display = [
+        "created_at",
+        "site",
+        "template_key",
+        "channel",
+        "recipient_kind",
+        "status",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["status", "channel", "template_key", "site"]
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    raw_id_fields = ["patient", "staff"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -167,3 +167,147 @@ class Alert(TimeStampedModel):
         super().clean()
         if self.patient_id and self.site_id and self.patient.site_id != self.site_id:
             raise ValidationError({"patient": "The patient belongs to another site."})
+
+
+# --- Outbox: everything sent to a person leaves through one of these rows -------------------------
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+    IN_APP = "in_app", "In the application"
+
+
+class RecipientKind(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    STAFF = "staff", "Staff"
+
+
+class Audience(models.TextChoices):
+    PATIENT = "patient", "Patients (privacy linter applies)"
+    STAFF = "staff", "Staff"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPPRESSED = "suppressed", "Suppressed (no consent or preference)"
+
+
+class MessageTemplate(TimeStampedModel):
+    """The text of one kind of message on one channel. Patient-facing templates are checked by
+    ``lint_patient_template`` (DOMAIN.md §13) and cannot be saved with SUD-revealing words or a
+    first-plus-last-name placeholder. Each saved edit bumps ``version``; the outbox records the
+    version it rendered, never the text."""
+
+    key = models.CharField(max_length=60)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PATIENT)
+    subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
+    body = models.TextField()
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["key", "channel"]
+        constraints = [models.UniqueConstraint(fields=["key", "channel"], name="message_template_key_channel_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_channel_display()}, v{self.version})"
+
+    def clean(self) -> None:
+        super().clean()
+        from .privacy import lint_patient_template, lint_template_syntax
+
+        errors: dict[str, list[str]] = {}
+        if self.channel != Channel.EMAIL and self.subject:
+            errors.setdefault("subject", []).append("Only email messages have a subject.")
+        for name in ("subject", "body"):
+            text = getattr(self, name) or ""
+            problems = lint_template_syntax(text)
+            if self.audience == Audience.PATIENT:
+                problems += lint_patient_template(text)
+            if problems:
+                errors.setdefault(name, []).extend(problems)
+        if errors:
+            raise ValidationError(errors)
+
+
+class OutboundMessageQuerySet(models.QuerySet["OutboundMessage"]):
+    def due(self, now) -> OutboundMessageQuerySet:
+        return self.filter(status=MessageStatus.PENDING, due_at__lte=now)
+
+    def stuck(self, claimed_before) -> OutboundMessageQuerySet:
+        return self.filter(status=MessageStatus.SENDING, claimed_at__lt=claimed_before)
+
+    def problems(self) -> OutboundMessageQuerySet:
+        return self.filter(status__in=[MessageStatus.FAILED, MessageStatus.SUPPRESSED])
+
+    def delete(self):
+        raise NeverDeleted("The message log is kept; cancel a pending message instead.")
+
+
+class OutboundMessage(TimeStampedModel):
+    """One message to one person on one channel, written in the transaction of its cause.
+
+    ``context`` holds ids only (never names or rendered text); the text is rendered at send time
+    from the template and thrown away. ``idempotency_key`` (cause:recipient:channel:kind) is
+    unique in the database, so planning the same message twice never makes a second row.
+    ``last_error`` is a short code, never a provider's free text (it could echo a number).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="outbound_messages")
+    recipient_kind = models.CharField(max_length=10, choices=RecipientKind.choices)
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_messages"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_messages"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    template_key = models.CharField(max_length=60)
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="Ids only.")
+    cause = models.CharField(max_length=120, db_index=True)
+    kind = models.CharField(max_length=40)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=80, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=120, blank=True, db_index=True)
+    provider_status = models.CharField(max_length=30, blank=True)
+
+    objects = OutboundMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="outbound_status_due_idx"),
+            models.Index(fields=["site", "status", "created_at"], name="outbound_site_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(recipient_kind="patient", patient__isnull=False, staff__isnull=True)
+                    | Q(recipient_kind="staff", staff__isnull=False, patient__isnull=True)
+                ),
+                name="outbound_one_recipient",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "cancelled", "suppressed"]),
+                name="outbound_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_key} by {self.channel} ({self.status})"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("The message log is kept; cancel a pending message instead.")

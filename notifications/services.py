@@ -1,8 +1,9 @@
 """Raising and acknowledging clinician alerts. Every write is audited with before/after.
 
-Alerts are delivered in the application (home page, navigation badge, alert list). Delivery by
-phone or email comes with the reminders work and will go through the outbox; a safety alert is
-never delivered only by email or SMS (DOMAIN.md §4.1).
+Alerts are delivered in the application (home page, navigation badge, alert list). A safety
+alert also sends each recipient a PHI-free email through the outbox ("You have a new urgent
+alert… Sign in to review", ``notifications.staff``); it is never delivered only by email or SMS
+(DOMAIN.md §4.1).
 """
 
 from __future__ import annotations
@@ -121,6 +122,11 @@ def alert_raise(
             "after": {**_snapshot(alert), "recipients": sorted(str(u.public_id) for u in people)},
         },
     )
+    if alert.kind == AlertKind.SAFETY:
+        # In the application first (above), then a PHI-free email that one is waiting.
+        from .staff import alert_notify_urgent
+
+        alert_notify_urgent(alert=alert, recipients=people)
     return alert
 
 
