@@ -18,6 +18,24 @@ from .models import (
 )
 
 
+def add_objectives_field(form: forms.Form, objectives) -> None:
+    """Checkboxes for the patient's open plan objectives (the golden thread), when there are any."""
+    form.objective_map = {str(o.public_id): o for o in objectives}
+    if form.objective_map:
+        form.fields["objectives"] = forms.MultipleChoiceField(
+            label="Treatment-plan objectives addressed",
+            required=False,
+            choices=[(key, o.statement) for key, o in form.objective_map.items()],
+            widget=forms.CheckboxSelectMultiple,
+        )
+
+
+def chosen_objectives(form: forms.Form) -> list | None:
+    if "objectives" not in form.fields:
+        return None
+    return [form.objective_map[key] for key in form.cleaned_data.get("objectives", [])]
+
+
 class SegmentedRadio(forms.RadioSelect):
     """Radio buttons the stylesheet shows as one row of large buttons (a tablet-sized target)."""
 
@@ -46,9 +64,10 @@ class ProgressNoteForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     format = forms.ChoiceField(choices=NoteFormat.choices, label="Template")
 
-    def __init__(self, *args, note_format: str, **kwargs):
+    def __init__(self, *args, note_format: str, objectives=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.note_format = note_format
+        add_objectives_field(self, objectives)
         for key, label in FORMAT_SECTIONS[note_format]:
             self.fields[f"section_{key}"] = forms.CharField(
                 label=label, required=False, widget=forms.Textarea(attrs={"rows": 4})
@@ -88,8 +107,12 @@ class GroupNoteEntryForm(forms.Form):
         help_text="Write “None observed” when there were none.",
     )
 
-    def values(self) -> dict[str, str]:
-        return {f: self.cleaned_data.get(f, "") for f in ENTRY_FIELDS}
+    def __init__(self, *args, objectives=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        add_objectives_field(self, objectives)
+
+    def values(self) -> dict:
+        return {f: self.cleaned_data.get(f, "") for f in ENTRY_FIELDS} | {"objectives": chosen_objectives(self)}
 
 
 class AddendumForm(forms.Form):

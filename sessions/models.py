@@ -215,6 +215,13 @@ def canonical_json(content: dict) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def objective_content(obj) -> dict:
+    """The linked plan objectives, for a hash; absent when none (hashes signed before the
+    golden thread existed stay valid)."""
+    ids = sorted(str(o.public_id) for o in obj.addressed_objectives.all())
+    return {"addressed_objectives": ids} if ids else {}
+
+
 def content_hash(content: dict) -> str:
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
@@ -353,6 +360,8 @@ class ProgressNote(SignableNote):
     episode = models.ForeignKey("patients.Episode", on_delete=models.PROTECT, related_name="progress_notes")
     format = models.CharField(max_length=6, choices=NoteFormat.choices, default=NoteFormat.SOAP)
     sections = models.JSONField(default=dict, blank=True)
+    # The golden thread: the treatment-plan objectives this session addressed (DOMAIN.md §7).
+    addressed_objectives = models.ManyToManyField("plans.Objective", blank=True, related_name="progress_notes")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -381,6 +390,7 @@ class ProgressNote(SignableNote):
             "author": str(self.author.public_id),
             "format": self.format,
             "sections": {k: v for k, v in sorted((self.sections or {}).items())},
+            **objective_content(self),
             "requires_cosign": self.requires_cosign,
             **self.signature_content(),
         }
@@ -463,6 +473,7 @@ class GroupNoteEntry(TimeStampedModel):
     progress = models.TextField("Progress toward the patient's objectives", blank=True)
     risk_observations = models.TextField(blank=True)
     minutes_attended = models.PositiveSmallIntegerField(default=0)
+    addressed_objectives = models.ManyToManyField("plans.Objective", blank=True, related_name="group_note_entries")
 
     objects = GroupNoteEntryQuerySet.as_manager()
 
@@ -492,6 +503,7 @@ class GroupNoteEntry(TimeStampedModel):
             "attendance": str(self.attendance.public_id),
             "minutes_attended": self.minutes_attended,
             **{f: getattr(self, f) for f in ENTRY_FIELDS},
+            **objective_content(self),
         }
 
 

@@ -309,3 +309,23 @@ def group_note_chart_copy(note: GroupNote, patient) -> ChartCopy:
 def patient_weeks_window(today: date, count: int = 8) -> list[Week]:
     """The ``count`` ISO weeks ending with ``today``'s, oldest first."""
     return weeks_between(today - timedelta(days=7 * (count - 1)), today)
+
+
+def objectives_for_episodes(episode_ids) -> dict[int, list]:
+    """Open objectives of each episode's treatment plan in effect (signed, or awaiting its
+    co-signature): what a note may link to. One query."""
+    from plans.models import OPEN_OBJECTIVE_STATUSES, Objective, PlanStatus
+
+    out: dict[int, list] = {pid: [] for pid in episode_ids}
+    rows = (
+        Objective.objects.filter(
+            plan__episode_id__in=list(episode_ids),
+            plan__status__in=[PlanStatus.SIGNED, PlanStatus.AWAITING_COSIGN],
+            status__in=list(OPEN_OBJECTIVE_STATUSES),
+        )
+        .select_related("plan")
+        .order_by("target_date", "id")
+    )
+    for objective in rows:
+        out.setdefault(objective.plan.episode_id, []).append(objective)
+    return out

@@ -514,10 +514,22 @@ def _require_writer(by: User, note_or_site) -> None:
         raise ValidationError("Only counselors and clinical supervisors of this site write progress notes.")
 
 
+def _objective_ids(obj) -> list[str]:
+    return sorted(str(o.public_id) for o in obj.addressed_objectives.all())
+
+
+def _check_objectives(objectives, episode_id: int) -> list:
+    objectives = list(objectives)
+    if any(o.plan.episode_id != episode_id for o in objectives):
+        raise ValidationError({"objectives": "Link objectives of this patient's own treatment plan only."})
+    return objectives
+
+
 def _progress_snapshot(note: ProgressNote) -> dict:
     return {
         "format": note.format,
         "sections": dict(note.sections or {}),
+        "objectives": _objective_ids(note),
         "status": note.status,
         "version": note.version,
     }
@@ -528,7 +540,10 @@ def _group_snapshot(note: GroupNote) -> dict:
         "status": note.status,
         "version": note.version,
         **note.shared_content(),
-        "entries": {str(e.public_id): {f: getattr(e, f) for f in ENTRY_FIELDS} for e in note.entries.all()},
+        "entries": {
+            str(e.public_id): {**{f: getattr(e, f) for f in ENTRY_FIELDS}, "objectives": _objective_ids(e)}
+            for e in note.entries.all()
+        },
     }
 
 
@@ -576,16 +591,26 @@ def progress_note_create(
 
 
 @transaction.atomic
-def progress_note_update(*, note: ProgressNote, by: User, version: int, format: str, sections) -> ProgressNote:
+def progress_note_update(
+    *, note: ProgressNote, by: User, version: int, format: str, sections, objectives=None
+) -> ProgressNote:
     """Save a draft edit made from ``version``. A stale version raises ``NoteConflict``; a
-    signed note raises ``SignedNoteLocked``. Only the author edits a draft."""
+    signed note raises ``SignedNoteLocked``. Only the author edits a draft. ``objectives``
+    (plan objectives of the note's episode; None leaves them) are the golden thread."""
     note = _lock(note)
     _check_draft(note, version)
     if note.author_id != by.pk:
         raise ValidationError("Only the author edits a draft note.")
     cleaned = validate_sections(format, sections, complete=False)
     before = _progress_snapshot(note)
-    if (note.format, note.sections) == (format, cleaned):
+    if objectives is not None:
+        objectives = _check_objectives(objectives, note.episode_id)
+        if sorted(str(o.public_id) for o in objectives) != before["objectives"]:
+            note.addressed_objectives.set(objectives)
+    if _progress_snapshot(note)["objectives"] == before["objectives"] and (note.format, note.sections) == (
+        format,
+        cleaned,
+    ):
         return note
     note.format, note.sections = format, cleaned
     note.version += 1
@@ -695,6 +720,10 @@ def group_note_update(
         raise ValidationError("An individual part does not belong to this note.")
     for key, values in entries.items():
         entry = mine[key]
+        if values.get("objectives") is not None:
+            chosen = _check_objectives(values["objectives"], entry.attendance.episode_id)
+            if sorted(str(o.public_id) for o in chosen) != _objective_ids(entry):
+                entry.addressed_objectives.set(chosen)
         changed = [f for f in ENTRY_FIELDS if f in values and (values[f] or "").strip() != getattr(entry, f)]
         for f in changed:
             setattr(entry, f, (values[f] or "").strip())

@@ -34,6 +34,7 @@ from .forms import (
     GroupNoteForm,
     ProgressNoteForm,
     RollCallRowForm,
+    chosen_objectives,
 )
 from .models import (
     ATTENDED,
@@ -262,6 +263,18 @@ def _local(note, value: datetime):
     return timezone.localtime(value, note.site.zone)
 
 
+def _linked_objectives(entries) -> dict[int, list[str]]:
+    """Entry id → public ids of the objectives it links (one query for all entries)."""
+    through = GroupNoteEntry.addressed_objectives.through
+    out: dict[int, list[str]] = {}
+    rows = through.objects.filter(groupnoteentry_id__in=[e.pk for e in entries]).values_list(
+        "groupnoteentry_id", "objective__public_id"
+    )
+    for entry_id, public_id in rows:
+        out.setdefault(entry_id, []).append(str(public_id))
+    return out
+
+
 def _entries(note: GroupNote):
     return list(
         note.entries.select_related("patient", "attendance").order_by(
@@ -294,13 +307,19 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
             "interventions": note.interventions,
         },
     )
+    objectives = selectors.objectives_for_episodes({e.attendance.episode_id for e in entries})
+    linked = _linked_objectives(entries)
     entry_forms = [
         (
             e,
             GroupNoteEntryForm(
                 data,
                 prefix=f"e-{e.public_id}",
-                initial={f: getattr(e, f) for f in ("participation", "response", "progress", "risk_observations")},
+                initial={
+                    **{f: getattr(e, f) for f in ("participation", "response", "progress", "risk_observations")},
+                    "objectives": linked.get(e.pk, []),
+                },
+                objectives=objectives.get(e.attendance.episode_id, []),
             ),
         )
         for e in entries
@@ -464,7 +483,9 @@ def progress_note_edit(request: HttpRequest, public_id) -> HttpResponse:
         chosen = note.format
     initial = {"version": note.version, "format": note.format}
     initial.update({f"section_{k}": v for k, v in (note.sections or {}).items()})
-    form = ProgressNoteForm(request.POST or None, note_format=chosen, initial=initial)
+    initial["objectives"] = [str(o.public_id) for o in note.addressed_objectives.all()]
+    objectives = selectors.objectives_for_episodes([note.episode_id])[note.episode_id]
+    form = ProgressNoteForm(request.POST or None, note_format=chosen, initial=initial, objectives=objectives)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -475,6 +496,7 @@ def progress_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                     version=form.cleaned_data["version"],
                     format=form.cleaned_data["format"],
                     sections=form.sections(),
+                    objectives=chosen_objectives(form),
                 )
                 if request.POST.get("action") == "sign":
                     services.note_sign(note=note, by=request.user, version=note.version)
