@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 
+from users.admin_audit import AuditedAdminMixin
+
 from .models import AnalyteResult, AssessmentResponse, Medication, Placement, Specimen
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["patient"]
 
     def get_readonly_fields(self, request, obj=None):

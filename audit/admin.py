@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from users.admin_audit import AuditedAdminMixin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_label", "action", "site", "object_type", "ip"]
     list_filter = ["action", "site"]
     search_fields = ["actor_label", "patient_ref", "object_id"]

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from users.admin_audit import AuditedAdminMixin
+
 from .models import Alert
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Read-only: alerts are raised and acknowledged through the services, never by hand."""
 
     list_display = ["created_at", "site", "kind", "severity", "title_code", "acknowledged_at"]
@@ -26,7 +28,7 @@ from .models import MessageTemplate, OutboundMessage  # noqa: E402
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Editable by administrators. Saving runs the model's clean(): the privacy linter refuses
     SUD-revealing words and full-name placeholders in patient templates. Each change bumps the
     version the outbox records."""
@@ -42,7 +44,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The message log, read-only: template, channel, status, attempts, error code; no text."""
 
     list_display = [

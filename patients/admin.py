@@ -9,6 +9,7 @@ from django.contrib import admin
 
 from audit.models import Action
 from audit.services import record
+from users.admin_audit import AuditedAdminMixin
 from users.permissions import site_ids_for
 
 from .models import (
@@ -23,7 +24,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     #: The path from the model to its site, for scoping.
     site_path = "site"
     patient_path: str | None = "patient"
@@ -113,7 +114,7 @@ class DisclosureAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Part2NoticeTemplate)
-class Part2NoticeTemplateAdmin(admin.ModelAdmin):
+class Part2NoticeTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Notice versions: a new wording is a new version (add), never an edit of an old one."""
 
     list_display = ["version", "title", "effective_on"]

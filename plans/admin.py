@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from audit.models import Action
 from audit.services import record
+from users.admin_audit import AuditedAdminMixin
 from users.permissions import site_ids_for
 
 from .models import (
@@ -21,7 +22,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     site_path = "site"
     #: The path from the model to its patient.
     patient_path = "episode.patient"

@@ -3,6 +3,8 @@ tracks' plain fields through ``track_update``; sessions, bookings and enrollment
 
 from django.contrib import admin
 
+from users.admin_audit import AuditedAdminMixin
+
 from . import services
 from .models import (
     Booking,
@@ -17,7 +19,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -29,7 +31,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "site", "capacity", "is_active"]
     list_filter = ["site", "is_active"]
     fields = ["site", "name", "capacity", "is_active"]
@@ -50,7 +52,7 @@ class RoomAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["date", "site", "reason"]
     list_filter = ["site"]
     fields = ["site", "date", "reason"]
@@ -83,7 +85,7 @@ class TrackBlockInline(admin.TabularInline):
 
 
 @admin.register(Track)
-class TrackAdmin(admin.ModelAdmin):
+class TrackAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Blocks change in the app's track editor (it validates hours and overlaps as a whole)."""
 
     list_display = ["name", "site", "level_of_care", "age_group", "capacity", "start_date", "is_active"]
@@ -133,11 +135,11 @@ class EnrollmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StaffAvailability)
-class StaffAvailabilityAdmin(admin.ModelAdmin):
+class StaffAvailabilityAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "site", "weekday", "start_time", "end_time"]
     list_filter = ["site"]
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "starts_at", "ends_at", "reason"]

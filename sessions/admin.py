@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from audit.models import Action
 from audit.services import record
+from users.admin_audit import AuditedAdminMixin
 from users.permissions import site_ids_for
 
 from .models import (
@@ -23,7 +24,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     site_path = "site"
     patient_path: str | None = None
 

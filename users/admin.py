@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .admin_audit import AuditedAdminMixin
 from .models import Invitation, Membership, Site, User
 
 
@@ -11,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "credentials", "is_active", "is_staff", "last_login"]
     search_fields = ["email", "full_name"]
@@ -28,13 +29,13 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "time_zone", "sender_name", "is_active"]
     search_fields = ["name"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "site", "role", "is_active"]
     list_filter = ["site", "role", "is_active"]
     search_fields = ["user__email", "user__full_name"]
@@ -42,7 +43,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["email", "site", "role", "expires_at", "accepted_at", "revoked_at"]
     list_filter = ["site", "role"]
     readonly_fields = ["token_hash", "accepted_at", "accepted_by", "invited_by"]

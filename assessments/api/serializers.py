@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import AssessmentResponse, Placement
 
 
@@ -41,7 +43,7 @@ class ScoreOutput(serializers.Serializer):
     action = serializers.CharField(allow_blank=True)
 
 
-class ResponseOutput(serializers.ModelSerializer):
+class ResponseOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     episode = serializers.UUIDField(source="episode.public_id", read_only=True, allow_null=True)
@@ -74,7 +76,7 @@ class ResponseOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PlacementOutput(serializers.ModelSerializer):
+class PlacementOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     episode = serializers.UUIDField(source="episode.public_id", read_only=True, allow_null=True)

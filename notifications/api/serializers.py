@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import Alert
 
 
-class AlertOutput(serializers.ModelSerializer):
+class AlertOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     site = serializers.UUIDField(source="site.public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True, allow_null=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import Consent, Disclosure, Episode, Patient
 
 
-class PatientOutput(serializers.ModelSerializer):
+class PatientOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     site = serializers.UUIDField(source="site.public_id", read_only=True)
     primary_counselor = serializers.UUIDField(source="primary_counselor.public_id", read_only=True, allow_null=True)
@@ -55,7 +57,7 @@ class PatientOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PatientSummaryOutput(serializers.ModelSerializer):
+class PatientSummaryOutput(OutputSerializer):
     """What a list or search shows: enough to pick the right person."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
@@ -68,7 +70,7 @@ class PatientSummaryOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EpisodeOutput(serializers.ModelSerializer):
+class EpisodeOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     site = serializers.UUIDField(source="site.public_id", read_only=True)
@@ -93,7 +95,7 @@ class EpisodeOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConsentOutput(serializers.ModelSerializer):
+class ConsentOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     status = serializers.SerializerMethodField()
@@ -130,7 +132,7 @@ class ConsentOutput(serializers.ModelSerializer):
         return consent.status
 
 
-class DisclosureOutput(serializers.ModelSerializer):
+class DisclosureOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     consent = serializers.UUIDField(source="consent.public_id", read_only=True)

@@ -471,6 +471,7 @@ class FhirDisclosureApi(APIView):
     )
     def post(self, request, patient_id):
         from django.db import transaction
+
         from reports.fhir import disclosure_bundle
 
         patient = get_patient_for_user(request.user, patient_id, write=True, capability="disclosure.make")

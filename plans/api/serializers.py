@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import Goal, Intervention, Objective, Problem, TreatmentPlan
 
 
-class InterventionOutput(serializers.ModelSerializer):
+class InterventionOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:
@@ -16,7 +18,7 @@ class InterventionOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ObjectiveOutput(serializers.ModelSerializer):
+class ObjectiveOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     interventions = InterventionOutput(many=True, read_only=True)
 
@@ -26,7 +28,7 @@ class ObjectiveOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class GoalOutput(serializers.ModelSerializer):
+class GoalOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     objectives = ObjectiveOutput(many=True, read_only=True)
 
@@ -36,7 +38,7 @@ class GoalOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProblemOutput(serializers.ModelSerializer):
+class ProblemOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     dimensions = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     goals = GoalOutput(many=True, read_only=True)
@@ -47,7 +49,7 @@ class ProblemOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TreatmentPlanOutput(serializers.ModelSerializer):
+class TreatmentPlanOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     episode = serializers.UUIDField(source="episode.public_id", read_only=True)
     patient = serializers.UUIDField(source="episode.patient.public_id", read_only=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import Enrollment, TherapySession, Track
 
 
-class TrackOutput(serializers.ModelSerializer):
+class TrackOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     site = serializers.UUIDField(source="site.public_id", read_only=True)
     meeting_days = serializers.ListField(child=serializers.IntegerField(), read_only=True)
@@ -31,7 +33,7 @@ class TrackOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SessionOutput(serializers.ModelSerializer):
+class SessionOutput(OutputSerializer):
     """A session as the calendar shows it: no patient information."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
@@ -80,7 +82,7 @@ class SessionDetailOutput(SessionOutput):
         read_only_fields = fields
 
 
-class EnrollmentOutput(serializers.ModelSerializer):
+class EnrollmentOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     track = serializers.UUIDField(source="track.public_id", read_only=True)
     episode = serializers.UUIDField(source="episode.public_id", read_only=True)

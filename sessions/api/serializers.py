@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from users.api.base import OutputSerializer
+
 from ..models import Attendance, ProgressNote
 
 
-class AttendanceOutput(serializers.ModelSerializer):
+class AttendanceOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     session = serializers.UUIDField(source="session.public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
@@ -28,7 +30,7 @@ class AttendanceOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProgressNoteOutput(serializers.ModelSerializer):
+class ProgressNoteOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     session = serializers.UUIDField(source="session.public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)

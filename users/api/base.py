@@ -158,3 +158,13 @@ def check_if_match(request, current_etag: str, *, required: bool) -> None:
 def with_etag(response: Response, etag: str) -> Response:
     response["ETag"] = etag
     return response
+
+
+class OutputSerializer(serializers.ModelSerializer):
+    """A read-only model serializer whose optional choice fields (``blank=True``: "" means
+    "not set") are described as text, so the schema allows the empty value they can hold."""
+
+    def build_standard_field(self, field_name, model_field):
+        if getattr(model_field, "choices", None) and model_field.blank:
+            return serializers.CharField, {"read_only": True, "help_text": "One of the documented codes, or empty."}
+        return super().build_standard_field(field_name, model_field)
