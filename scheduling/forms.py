@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
 
 from users.models import Membership, Site
 
-from .models import WEEKDAYS, AgeGroup, LevelOfCare, Room, SessionKind, Track
+from .models import WEEKDAYS, AgeGroup, LevelOfCare, Room, SessionKind, Track, local_datetime
 from .services import MAX_REPEAT_WEEKS, ONE_OFF_KINDS, BlockSpec
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -102,6 +104,11 @@ class BlockForm(forms.Form):
         self.fields["room"].queryset = Room.objects.filter(site=site, is_active=True)
         self.fields["facilitators"].queryset = staff_at(site)
 
+    def has_changed(self) -> bool:
+        # A browser always submits the session-type select ("Group therapy" on a spare block):
+        # that alone does not make an untouched spare block count, or it would fail as required.
+        return any(name != "kind" for name in self.changed_data)
+
     def spec(self) -> BlockSpec:
         data = self.cleaned_data
         return BlockSpec(
@@ -118,6 +125,8 @@ class BlockForm(forms.Form):
 
 
 BlockFormSet = forms.formset_factory(BlockForm, extra=2, can_delete=True)
+# A new track must reach its level's weekly minimum in one go: room for a few blocks a day.
+NewTrackBlockFormSet = forms.formset_factory(BlockForm, extra=4, can_delete=True)
 
 
 def block_formset(site: Site, data=None, track: Track | None = None):
@@ -136,7 +145,8 @@ def block_formset(site: Site, data=None, track: Track | None = None):
                     "facilitators": list(b.facilitators.all()),
                 }
             )
-    return BlockFormSet(data, initial=initial or None, prefix="blocks", form_kwargs={"site": site})
+    formset = BlockFormSet if track is not None else NewTrackBlockFormSet
+    return formset(data, initial=initial or None, prefix="blocks", form_kwargs={"site": site})
 
 
 def block_specs(formset) -> list[BlockSpec]:
@@ -225,6 +235,42 @@ class BookSessionForm(forms.Form):
         self.fields["episode"].queryset = open_episodes_at(site)
         self.fields["room"].queryset = Room.objects.filter(site=site, is_active=True)
         self.fields["facilitators"].queryset = staff_at(site)
+
+
+class AvailabilityForm(forms.Form):
+    """Working hours on one weekday at the site (local time)."""
+
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Day")
+    start_time = forms.TimeField(widget=TIME, label="From")
+    end_time = forms.TimeField(widget=TIME, label="To")
+
+
+class TimeOffForm(forms.Form):
+    """A period away, entered as local dates with optional times (whole days when empty)."""
+
+    start_date = forms.DateField(widget=DATE, label="First day")
+    start_time = forms.TimeField(widget=TIME, required=False, label="From", help_text="Empty: the whole first day.")
+    end_date = forms.DateField(widget=DATE, label="Last day")
+    end_time = forms.TimeField(widget=TIME, required=False, label="Until", help_text="Empty: the whole last day.")
+    reason = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text="Seen by supervisors and site admins, e.g. Vacation. No health details.",
+    )
+
+    def span(self, zone) -> tuple[datetime, datetime]:
+        """The period as aware instants in ``zone`` (the site's), DST-correct."""
+        data = self.cleaned_data
+        starts_at = local_datetime(data["start_date"], data["start_time"] or time.min, zone)
+        if data["end_time"] is None:
+            ends_at = local_datetime(data["end_date"] + timedelta(days=1), time.min, zone)
+        else:
+            ends_at = local_datetime(data["end_date"], data["end_time"], zone)
+        return starts_at, ends_at
+
+
+class DeactivateTrackForm(forms.Form):
+    reason = forms.CharField(max_length=120, required=False, help_text="Shown on each cancelled session.")
 
 
 class CalendarForm(forms.Form):

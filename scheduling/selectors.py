@@ -16,6 +16,7 @@ class RosterEntry:
     episode: object
     source: str  # "enrolled" or "added"
     is_taper: bool = False
+    addition_id: int | None = None  # the RosterAddition row of an "added" entry
 
     @property
     def patient(self):
@@ -51,7 +52,7 @@ def rosters_for(sessions: Sequence[TherapySession]) -> dict[int, list[RosterEntr
                     if e.is_active_on(day)
                 )
     for addition in RosterAddition.objects.filter(session_id__in=rosters).select_related("episode__patient"):
-        entry = RosterEntry(addition.episode, "added")
+        entry = RosterEntry(addition.episode, "added", addition_id=addition.pk)
         if all(x.episode.pk != addition.episode_id for x in rosters[addition.session_id]):
             rosters[addition.session_id].append(entry)
     return rosters

@@ -158,24 +158,117 @@ def closure_delete(*, closure: Closure, by: User | None) -> int:
     return restored
 
 
+def _lock_user(user: User) -> None:
+    """Serialise changes to one person's hours and time off (overlap checks then hold)."""
+    list(User.objects.select_for_update(of=("self",)).filter(pk=user.pk).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def availability_add(
     *, user: User, site: Site, weekday: int, start_time: time, end_time: time, by: User | None
 ) -> StaffAvailability:
+    """Record working hours on one weekday at a site (local time). Refuses an end before the
+    start and hours overlapping ones already recorded for that day at that site."""
+    from .models import WEEKDAY_NAMES  # noqa: PLC0415
+
+    if not Membership.objects.active().filter(user=user, site=site).exists():
+        raise ValidationError({"weekday": "Working hours are recorded for active staff of this site only."})
     slot = StaffAvailability(user=user, site=site, weekday=weekday, start_time=start_time, end_time=end_time)
     slot.full_clean()
+    _lock_user(user)
+    clash = (
+        StaffAvailability.objects.filter(
+            user=user, site=site, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time
+        )
+        .order_by("start_time")
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError(
+            {
+                "start_time": f"These hours overlap {WEEKDAY_NAMES[weekday]} "
+                f"{clash.start_time:%H:%M}–{clash.end_time:%H:%M}, already recorded."
+            }
+        )
     slot.save()
-    record(Action.CREATE, actor=by, site=site, obj=slot, changes={"user": user.email, "weekday": weekday})
+    record(
+        Action.CREATE,
+        actor=by,
+        site=site,
+        obj=slot,
+        changes={"user": str(user.public_id), "weekday": weekday, "start_time": start_time, "end_time": end_time},
+    )
     return slot
 
 
 @transaction.atomic
-def time_off_add(*, user: User, starts_at: datetime, ends_at: datetime, reason: str = "", by: User | None) -> TimeOff:
-    off = TimeOff(user=user, starts_at=starts_at, ends_at=ends_at, reason=reason)
+def availability_remove(*, slot: StaffAvailability, by: User | None) -> None:
+    """Remove one weekday's working hours (bookings already made stay as they are)."""
+    slot = StaffAvailability.objects.select_for_update(of=("self",)).select_related("user").get(pk=slot.pk)
+    record(
+        Action.DELETE,
+        actor=by,
+        site=slot.site_id,
+        obj=slot,
+        changes={
+            "user": str(slot.user.public_id),
+            "weekday": slot.weekday,
+            "start_time": slot.start_time,
+            "end_time": slot.end_time,
+        },
+    )
+    slot.delete()
+
+
+@transaction.atomic
+def time_off_add(
+    *,
+    user: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str = "",
+    by: User | None,
+    site: Site | None = None,
+) -> TimeOff:
+    """Record time away. Refuses an end before the start and a period overlapping time off
+    already recorded (named in ``site``'s zone when given). Sessions already booked are not
+    moved: bookings made later are refused for the period."""
+    off = TimeOff(user=user, starts_at=starts_at, ends_at=ends_at, reason=" ".join((reason or "").split()))
     off.full_clean()
+    _lock_user(user)
+    clash = (
+        TimeOff.objects.filter(user=user, starts_at__lt=ends_at, ends_at__gt=starts_at).order_by("starts_at").first()
+    )
+    if clash is not None:
+        zone = site.zone if site is not None else timezone.get_current_timezone()
+        raise ValidationError(
+            {
+                "starts_at": "This overlaps time off already recorded, "
+                f"{clash.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M} to {clash.ends_at.astimezone(zone):%a %Y-%m-%d %H:%M}."
+            }
+        )
     off.save()
-    record(Action.CREATE, actor=by, obj=off, changes={"user": user.email, "starts_at": starts_at, "ends_at": ends_at})
+    record(
+        Action.CREATE,
+        actor=by,
+        site=site,
+        obj=off,
+        changes={"user": str(user.public_id), "starts_at": starts_at, "ends_at": ends_at},
+    )
     return off
+
+
+@transaction.atomic
+def time_off_remove(*, off: TimeOff, by: User | None, site: Site | None = None) -> None:
+    off = TimeOff.objects.select_for_update(of=("self",)).select_related("user").get(pk=off.pk)
+    record(
+        Action.DELETE,
+        actor=by,
+        site=site,
+        obj=off,
+        changes={"user": str(off.user.public_id), "starts_at": off.starts_at, "ends_at": off.ends_at},
+    )
+    off.delete()
 
 
 # --- Bookings -----------------------------------------------------------------------------------
@@ -361,7 +454,7 @@ def _validate_blocks(track: Track, blocks: Sequence[BlockSpec]) -> None:
     if minutes < rule.minimum * 60:
         raise ValidationError(
             {
-                "blocks": f"These blocks give {_hours(minutes)} a week; a {track.get_age_group_display().lower()} "
+                "blocks": f"These blocks give {_hours(minutes)} a week; an {track.get_age_group_display().lower()} "
                 f"{level} track needs at least {rule.minimum:g} h."
             }
         )
@@ -497,6 +590,50 @@ def track_update(*, track: Track, by: User | None, blocks: Sequence[BlockSpec] |
         },
     )
     return track
+
+
+@transaction.atomic
+def track_deactivate(*, track: Track, by: User | None, reason: str = "") -> int:
+    """Stop a track: it is marked inactive (no more generation, no new enrollments) and its
+    future scheduled sessions are cancelled, kept on the calendar with the reason, never
+    deleted. Refused while patients are enrolled today or later: end or move them first.
+    Returns how many sessions were cancelled."""
+    from .models import Enrollment  # noqa: PLC0415
+
+    track = Track.objects.select_for_update(of=("self",)).select_related("site").get(pk=track.pk)
+    if not track.is_active:
+        raise ValidationError("This track is already inactive.")
+    today = _site_today(track.site)
+    current = [
+        e
+        for e in Enrollment.objects.filter(track=track).overlapping(today, None).select_related("episode")
+        if e.last_day is None or e.last_day >= today
+    ]
+    if current:
+        raise ValidationError(
+            f"{len(current)} patient{'s are' if len(current) != 1 else ' is'} enrolled from today on; "
+            "end or move those enrollments first."
+        )
+    reason = " ".join((reason or "").split())
+    note = f"Track deactivated{f': {reason}' if reason else ''}"[:200]
+    sessions = list(
+        TherapySession.objects.select_for_update(of=("self",))
+        .filter(track=track, status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now())
+        .order_by("starts_at")
+    )
+    for session in sessions:
+        _cancel(session, reason=CancelReason.SERIES_CHANGED, note=note)
+    track.is_active = False
+    track.save(update_fields=["is_active", "updated_at"])
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=track.site_id,
+        obj=track,
+        reason=reason,
+        changes={"before": {"is_active": True}, "after": {"is_active": False}, "sessions_cancelled": len(sessions)},
+    )
+    return len(sessions)
 
 
 # --- Generation -------------------------------------------------------------------------------------
@@ -1178,6 +1315,37 @@ def roster_add(*, session: TherapySession, episode, by: User | None, reason: str
         changes={"session": str(session.public_id), "reason": addition.reason},
     )
     return addition
+
+
+@transaction.atomic
+def roster_remove(*, addition, by: User | None, reason: str = "") -> None:
+    """Take a patient added to one occurrence off its roster (enrollments are changed through
+    the enrollment, not here). Refused once the session has started: its roster is then part
+    of the attendance record."""
+    from .models import RosterAddition  # noqa: PLC0415
+
+    addition = (
+        RosterAddition.objects.select_for_update(of=("self",))
+        .select_related("session", "episode__patient")
+        .get(pk=addition.pk)
+    )
+    session = addition.session
+    if session.starts_at <= timezone.now():
+        raise ValidationError(
+            "This session has already started, so its roster is part of the attendance record; "
+            "record the patient as excused instead."
+        )
+    record(
+        Action.DELETE,
+        actor=by,
+        site=session.site_id,
+        patient=addition.episode.patient,
+        obj=session,
+        object_type="scheduling.RosterAddition",
+        reason=" ".join((reason or "").split()),
+        changes={"session": str(session.public_id), "added_reason": addition.reason},
+    )
+    addition.delete()
 
 
 # --- iCal feed ------------------------------------------------------------------------------------

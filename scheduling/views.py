@@ -20,18 +20,22 @@ from users.permissions import has_capability, require_capability
 
 from . import services
 from .forms import (
+    AvailabilityForm,
     BookSessionForm,
     CancelSessionForm,
     ClosureForm,
+    DeactivateTrackForm,
     EndEnrollmentForm,
     EnrollForm,
     MoveEnrollmentForm,
     MoveSessionForm,
     RoomForm,
     RosterAddForm,
+    TimeOffForm,
     TrackForm,
     block_formset,
     block_specs,
+    staff_at,
 )
 from .ical import feed_for
 from .models import (
@@ -39,8 +43,11 @@ from .models import (
     Closure,
     Enrollment,
     Room,
+    RosterAddition,
     SessionStatus,
+    StaffAvailability,
     TherapySession,
+    TimeOff,
     Track,
     local_datetime,
     week_start,
@@ -210,6 +217,8 @@ def session_detail(request: HttpRequest, public_id) -> HttpResponse:
             "roster_count": len(rosters[session.pk]),
             "show_names": show_names,
             "can_book": can_book,
+            # One-off additions can come off the roster until the session starts.
+            "can_remove": can_book and show_names and session.starts_at > timezone.now(),
             "form": form,
             "cancel_form": CancelSessionForm(),
         },
@@ -231,6 +240,25 @@ def roster_add(request: HttpRequest, public_id) -> HttpResponse:
             messages.success(request, "Added to this session's roster.")
     else:
         messages.error(request, "Choose a patient with an open episode.")
+    return redirect("scheduling:session_detail", public_id=session.public_id)
+
+
+@login_required
+@require_POST
+def roster_remove(request: HttpRequest, public_id) -> HttpResponse:
+    """Take a one-off addition off this session's roster (enrolled patients stay)."""
+    session = get_session_for_user(request.user, public_id, write=True)
+    require_capability(request.user, session.site, "patient.view")
+    raw = request.POST.get("addition", "")
+    addition = RosterAddition.objects.filter(session=session, pk=int(raw)).first() if raw.isdigit() else None
+    if addition is None:
+        raise Http404
+    try:
+        services.roster_remove(addition=addition, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Removed from this session's roster.")
     return redirect("scheduling:session_detail", public_id=session.public_id)
 
 
@@ -425,6 +453,36 @@ def track_generate(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("scheduling:track_detail", public_id=track.public_id)
 
 
+@login_required
+def track_deactivate(request: HttpRequest, public_id) -> HttpResponse:
+    """Confirm, then stop the track: its future sessions are cancelled (kept, never deleted)."""
+    track = get_track_for_user(request.user, public_id, write=True)
+    if not track.is_active:
+        messages.info(request, "This track is already inactive.")
+        return redirect("scheduling:track_detail", public_id=track.public_id)
+    form = DeactivateTrackForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cancelled = services.track_deactivate(track=track, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{track.name} is inactive; {cancelled} future session{'s' if cancelled != 1 else ''} "
+                "cancelled and kept on the calendar.",
+            )
+            return redirect("scheduling:track_detail", public_id=track.public_id)
+    upcoming = TherapySession.objects.filter(
+        track=track, status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now()
+    ).count()
+    return render(
+        request,
+        "scheduling/track_deactivate.html",
+        {"site": track.site, "track": track, "form": form, "upcoming": upcoming},
+    )
+
+
 # --- Enrollment ------------------------------------------------------------------------------------
 
 
@@ -559,6 +617,126 @@ def closure_delete(request: HttpRequest, pk: int) -> HttpResponse:
     restored = services.closure_delete(closure=closure, by=request.user)
     messages.success(request, f"Closure removed; {restored} session{'s' if restored != 1 else ''} restored.")
     return redirect(f"{reverse('scheduling:closure_list')}?site={site.public_id}")
+
+
+# --- Staff hours and time off ---------------------------------------------------------------------------
+
+
+def _person_at(site, public_id):
+    """An active staff member of ``site``, or 404 (a stranger's id reveals nothing)."""
+    person = staff_at(site).filter(public_id=public_id).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+def _time_off_errors(form: TimeOffForm, exc: ValidationError) -> None:
+    """The model speaks of instants; the form of dates and times."""
+    if hasattr(exc, "error_dict"):
+        data = form.cleaned_data
+        end_field = (
+            "end_time" if data.get("end_date") == data.get("start_date") and data.get("end_time") else "end_date"
+        )
+        names = {"starts_at": "start_date", "ends_at": end_field}
+        exc = ValidationError({names.get(k, k): v for k, v in exc.error_dict.items()})
+    add_service_errors(form, exc)
+
+
+def _availability_page(request: HttpRequest, site, person) -> HttpResponse:
+    """Weekly working hours at ``site`` and time off of ``person``: their own, or anyone's at the
+    site for ``schedule.manage``. Bookings check both; changing them moves no session."""
+    own = person.pk == request.user.pk
+    can_manage = has_capability(request.user, site, "schedule.manage")
+    if not own and not can_manage:
+        raise PermissionDenied
+    action = request.POST.get("action") if request.method == "POST" else None
+    hours_form = AvailabilityForm(request.POST if action == "hours" else None, prefix="hours")
+    off_form = TimeOffForm(request.POST if action == "off" else None, prefix="off")
+    page = request.get_full_path()
+    if action == "hours" and hours_form.is_valid():
+        try:
+            services.availability_add(user=person, site=site, by=request.user, **hours_form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(hours_form, exc)
+        else:
+            messages.success(request, "Working hours added.")
+            return redirect(page)
+    elif action == "off" and off_form.is_valid():
+        starts_at, ends_at = off_form.span(site.zone)
+        try:
+            services.time_off_add(
+                user=person,
+                site=site,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                reason=off_form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _time_off_errors(off_form, exc)
+        else:
+            messages.success(request, "Time off recorded; new bookings in that period are refused.")
+            return redirect(page)
+    elif action in {"remove_hours", "remove_off"}:
+        raw = request.POST.get("pk", "")
+        if action == "remove_hours":
+            slot = StaffAvailability.objects.filter(user=person, site=site, pk=raw).first() if raw.isdigit() else None
+            if slot is None:
+                raise Http404
+            services.availability_remove(slot=slot, by=request.user)
+            messages.success(request, "Working hours removed.")
+        else:
+            off = TimeOff.objects.filter(user=person, pk=raw).first() if raw.isdigit() else None
+            if off is None:
+                raise Http404
+            services.time_off_remove(off=off, site=site, by=request.user)
+            messages.success(request, "Time off removed.")
+        return redirect(page)
+    now = timezone.now()
+    time_off = list(TimeOff.objects.filter(user=person, ends_at__gt=now).order_by("starts_at"))
+    if time_off:
+        booked = list(
+            TherapySession.objects.scheduled()
+            .filter(facilitators=person)
+            .between(time_off[0].starts_at, max(o.ends_at for o in time_off))
+            .values_list("starts_at", "ends_at")
+        )
+        for off in time_off:
+            off.booked = sum(1 for start, end in booked if start < off.ends_at and end > off.starts_at)
+    for off in time_off:
+        # Whole days were entered as dates: show them as dates, not as the midnight after.
+        start, end = off.starts_at.astimezone(site.zone), off.ends_at.astimezone(site.zone)
+        off.from_label = f"{start:%a %Y-%m-%d}" if start.time() == time.min else f"{start:%a %Y-%m-%d %H:%M}"
+        off.until_label = (
+            f"{end - timedelta(days=1):%a %Y-%m-%d}, end of day"
+            if end.time() == time.min
+            else f"{end:%a %Y-%m-%d %H:%M}"
+        )
+    return render(
+        request,
+        "scheduling/availability.html",
+        {
+            "site": site,
+            "person": person,
+            "own": own,
+            "hours": StaffAvailability.objects.filter(user=person, site=site).order_by("weekday", "start_time"),
+            "time_off": time_off,
+            "hours_form": hours_form,
+            "off_form": off_form,
+            "staff": list(staff_at(site)) if can_manage else [],
+        },
+    )
+
+
+@login_required
+def my_availability(request: HttpRequest) -> HttpResponse:
+    return _availability_page(request, site_for_request(request), request.user)
+
+
+@login_required
+def staff_availability(request: HttpRequest, public_id) -> HttpResponse:
+    site = site_for_request(request)
+    return _availability_page(request, site, _person_at(site, public_id))
 
 
 # --- A patient's schedule ----------------------------------------------------------------------------
