@@ -219,15 +219,19 @@ class MessageTemplate(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
+        from .outbox import DEFAULT_TEMPLATES
         from .privacy import lint_patient_template, lint_template_syntax
 
+        # A key the product sends to patients is linted whatever audience the row claims.
+        patient_keys = {key for (key, _), t in DEFAULT_TEMPLATES.items() if t.audience == Audience.PATIENT}
+        patient_facing = self.audience == Audience.PATIENT or self.key in patient_keys
         errors: dict[str, list[str]] = {}
         if self.channel != Channel.EMAIL and self.subject:
             errors.setdefault("subject", []).append("Only email messages have a subject.")
         for name in ("subject", "body"):
             text = getattr(self, name) or ""
             problems = lint_template_syntax(text)
-            if self.audience == Audience.PATIENT:
+            if patient_facing:
                 problems += lint_patient_template(text)
             if problems:
                 errors.setdefault(name, []).extend(problems)

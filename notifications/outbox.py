@@ -103,7 +103,7 @@ class Rendered:
     version: int
 
 
-def render_message(template_key: str, channel: str, context: dict) -> Rendered:
+def render_message(template_key: str, channel: str, context: dict, *, patient_facing: bool = True) -> Rendered:
     row = MessageTemplate.objects.filter(key=template_key, channel=channel).first()
     if row is not None:
         subject, body, version, audience = row.subject, row.body, row.version, row.audience
@@ -115,7 +115,9 @@ def render_message(template_key: str, channel: str, context: dict) -> Rendered:
     rendered = Rendered(render(subject, context) if subject else "", render(body, context), version)
     # Defence in depth: a sender name or a value can carry a blocked word even when the template
     # cannot; such a message is not sent (checked on the rendered text, which is then discarded).
-    if audience == Audience.PATIENT and lint_patient_template(f"{rendered.subject}\n{rendered.body}"):
+    if (patient_facing or audience == Audience.PATIENT) and lint_patient_template(
+        f"{rendered.subject}\n{rendered.body}"
+    ):
         raise Skip(MessageStatus.FAILED, "PRIVACY_LINT")
     return rendered
 
@@ -259,7 +261,8 @@ def kick_dispatch() -> None:
     from .tasks import outbox_dispatch_due_task
 
     try:
-        outbox_dispatch_due_task.delay()
+        # One attempt, no publish retries: a web request never waits on a down broker.
+        outbox_dispatch_due_task.apply_async(retry=False)
     except Exception:  # the broker is unreachable: beat's next sweep picks the row up
         logger.warning("outbox: could not ask for an immediate sweep; the next beat sweep will send it")
 
@@ -415,7 +418,12 @@ def _prepare(message: OutboundMessage, now: datetime) -> Delivery:
         variables.update(builder(message))
     if message.channel == Channel.IN_APP:
         return Delivery(to="", subject="", body="", version=0, sender_name="")
-    rendered = render_message(message.template_key, message.channel, variables)
+    rendered = render_message(
+        message.template_key,
+        message.channel,
+        variables,
+        patient_facing=message.recipient_kind == RecipientKind.PATIENT,
+    )
     return Delivery(to, rendered.subject, rendered.body, rendered.version, site.sender_name)
 
 

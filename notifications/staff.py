@@ -109,7 +109,8 @@ def _overdue_plans(site: Site, today) -> int:
                 patient=due.episode.patient,
                 title_code="PLAN_OVERDUE",
                 object_type="plans.PlanDue",
-                object_id=f"{due.episode.public_id}:{due.kind}:{due.due_on.isoformat()}"[:64],
+                # "treatment_plan" → "tp": the id (≤ 64 characters) must keep the due date.
+                object_id=f"{due.episode.public_id}:{''.join(w[0] for w in due.kind.split('_')[:2])}:{due.due_on}",
                 recipients=[counselor] if counselor and counselor.is_active else None,
             )
         raised += 1
@@ -132,7 +133,7 @@ def _overdue_assessments(site: Site, today) -> int:
                 patient=item.patient,
                 title_code="REASSESSMENT_OVERDUE",
                 object_type="assessments.Due",
-                object_id=f"{item.patient.public_id}:{item.slug}:{item.due_on.isoformat()}"[:64],
+                object_id=f"{item.patient.public_id}:{item.slug[:12]}:{item.due_on}",
                 recipients=[counselor] if counselor and counselor.is_active else None,
             )
         raised += 1

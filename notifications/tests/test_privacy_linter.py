@@ -95,6 +95,13 @@ def test_a_blocked_template_cannot_be_saved():
 
 
 @pytest.mark.django_db
+def test_a_patient_template_cannot_dodge_the_linter_by_claiming_staff():
+    template = MessageTemplate(key="session_reminder", channel="sms", audience="staff", body="Rehab at {{ when }}")
+    with pytest.raises(ValidationError):
+        template.full_clean()
+
+
+@pytest.mark.django_db
 def test_staff_templates_may_name_the_product():
     MessageTemplate(
         key="staff_urgent_alert", channel="email", audience="staff", subject="Urgent", body="IOP Clinic: sign in"
