@@ -308,6 +308,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
 # Scheduling: keep every active track's sessions generated a few weeks ahead (idempotent).
+SCHEDULING_HORIZON_WEEKS = envint("SCHEDULING_HORIZON_WEEKS", 4, minimum=1)
 CELERY_BEAT_SCHEDULE["scheduling-keep-tracks-ahead"] = {
     "task": "scheduling.tasks.tracks_keep_ahead_task",
     "schedule": 6 * 3600,
