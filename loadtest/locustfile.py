@@ -1,0 +1,237 @@
+# ruff: noqa: S311 - random picks of fake load, not secrets
+"""Load mix for IOP Clinic (issue 11, item 3): intake 30 %, clinicians 60 %, supervisors 10 %.
+
+Accounts come from ``manage.py seed_scale`` (``loadtest/bench_accounts.json``, or
+``BENCH_ACCOUNTS``): each simulated user signs in through allauth with its password and a TOTP
+code, then repeats its role's tasks. Forms are read from the page (CSRF token, hidden fields,
+current values) and posted back, so the load test follows the real form contracts.
+
+    locust -f loadtest/locustfile.py --headless -u 50 -r 10 -t 2m --host http://127.0.0.1:8001 \
+        --csv docs/bench/run50
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import random
+import struct
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+ACCOUNTS = json.loads(
+    Path(os.environ.get("BENCH_ACCOUNTS", Path(__file__).with_name("bench_accounts.json"))).read_text()
+)
+_next = {role: itertools.count() for role in ("intake", "clinician", "supervisor")}
+
+
+class FormParser(HTMLParser):
+    """The fields of every <form method=post> on a page: {action: {name: value}} (last form wins per action)."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, dict, list]] = []
+        self._form = None
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self._form = (a.get("action") or "", {}, [])
+            self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag == "input":
+            name, kind = a.get("name"), (a.get("type") or "text").lower()
+            if not name or kind in ("submit", "button"):
+                return
+            if kind in ("radio", "checkbox"):
+                if "checked" in a:
+                    self._form[1][name] = a.get("value", "on")
+                else:
+                    self._form[2].append((name, a.get("value")))
+            else:
+                self._form[1][name] = a.get("value", "")
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self._form[1][self._textarea] = ""
+
+    def handle_data(self, data):
+        if self._textarea and self._form is not None:
+            self._form[1][self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self._form = None
+
+
+def forms_of(html: str) -> list[tuple[str, dict, list]]:
+    parser = FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+def hotp(secret: str, counter: int) -> str:
+    """RFC 4226 over allauth's base32 secret (6 digits, SHA-1), without importing Django."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10**6:06d}"
+
+
+def totp_now(secret: str, used: set) -> str:
+    while True:
+        counter = int(time.time()) // 30
+        if counter not in used and 30 - time.time() % 30 > 1.5:
+            used.add(counter)
+            return hotp(secret, counter)
+        time.sleep(30 - time.time() % 30 + 0.2)
+
+
+class ClinicUser(HttpUser):
+    abstract = True
+    role = ""
+    wait_time = between(1, 3)
+
+    def on_start(self):
+        pool = ACCOUNTS[self.role]
+        self.account = pool[next(_next[self.role]) % len(pool)]
+        self.account.setdefault("_used", set())
+        self.sign_in()
+
+    def csrf_post(self, url, data, name, page_html=None, **kw):
+        if page_html is None:
+            page_html = self.client.get(url, name=name + " [form]").text
+        token = next((f[1]["csrfmiddlewaretoken"] for f in forms_of(page_html) if "csrfmiddlewaretoken" in f[1]), "")
+        return self.client.post(url, data={"csrfmiddlewaretoken": token, **data}, name=name, **kw)
+
+    def sign_in(self):
+        self.client.cookies.clear()
+        r = self.client.get("/accounts/login/", name="login [form]")
+        self.csrf_post(
+            "/accounts/login/",
+            {"login": self.account["email"], "password": ACCOUNTS["password"]},
+            "login",
+            page_html=r.text,
+        )
+        r = self.client.get("/accounts/2fa/authenticate/", name="login totp [form]")
+        code = totp_now(self.account["totp_secret"], self.account["_used"])
+        with self.csrf_post(
+            "/accounts/2fa/authenticate/", {"code": code}, "login totp", page_html=r.text, catch_response=True
+        ) as resp:
+            if "/accounts/" in resp.url:
+                resp.failure(f"sign-in did not complete for {self.account['email']} ({resp.url})")
+
+
+class IntakeUser(ClinicUser):
+    role = "intake"
+    weight = 30
+
+    @task(5)
+    def search(self):
+        q = random.choice(self.account["last_names"])[: random.randint(3, 6)]
+        self.client.get(f"/patients/?q={q}", name="patient search")
+
+    @task(4)
+    def chart(self):
+        self.client.get(f"/patients/{random.choice(self.account['patients'])}/", name="patient chart")
+
+    @task(1)
+    def register(self):
+        n = random.randrange(10**9)
+        r = self.client.get("/patients/register/", name="patient register [form]")
+        data = {
+            "legal_first_name": "Bench",
+            "legal_last_name": f"Person{n}",
+            "date_of_birth": f"19{random.randint(50, 99)}-0{random.randint(1, 9)}-1{random.randint(0, 9)}",
+            "language": "English",
+            "preferred_channel": "phone",
+            "confirm_different_person": "on",
+        }
+        with self.csrf_post(
+            "/patients/register/", data, "patient register", page_html=r.text, catch_response=True
+        ) as resp:
+            if "/patients/register/" in resp.url:
+                resp.failure("registration refused (form errors)")
+
+
+class ClinicianUser(ClinicUser):
+    role = "clinician"
+    weight = 60
+
+    @task(4)
+    def my_day(self):
+        self.client.get("/schedule/my-day/", name="my day")
+
+    @task(3)
+    def rollcall_page(self):
+        s = random.choice(self.account["sessions"])
+        self.client.get(f"/sessions/{s['public_id']}/rollcall/", name="roll-call page")
+
+    @task(2)
+    def rollcall_save(self):
+        s = max(self.account["sessions"], key=lambda x: x["roster"])
+        url = f"/sessions/{s['public_id']}/rollcall/"
+        html = self.client.get(url, name="roll-call page").text
+        form = next(
+            (f for f in forms_of(html) if any(k.endswith("-status") for k in (*f[1], *(n for n, _ in f[2])))), None
+        )
+        if form is None:
+            return
+        data = dict(form[1])
+        statuses = {n for n, _ in form[2] if n.endswith("-status")} | {k for k in data if k.endswith("-status")}
+        for name in statuses:
+            data[name] = "present"
+            data[name.replace("-status", "-minutes")] = ""
+        with self.client.post(url, data=data, name=f"roll-call save ({len(statuses)} rows)", catch_response=True) as r:
+            if r.status_code != 200 or "Roll saved" not in r.text:
+                r.failure(f"roll not saved ({r.status_code})")
+
+    @task(3)
+    def chart(self):
+        p = random.choice(self.account["patients"])
+        self.client.get(f"/patients/{p}/", name="patient chart")
+        self.client.get(f"/sessions/patients/{p}/hours/", name="patient hours (attendance)")
+
+    @task(1)
+    def sign_note(self):
+        if not self.account["draft_notes"]:
+            return
+        note = self.account["draft_notes"].pop()
+        url = f"/sessions/notes/{note}/edit/"
+        html = self.client.get(url, name="note editor").text
+        form = next((f for f in forms_of(html) if "version" in f[1]), None)
+        if form is None:
+            return
+        data = dict(form[1])
+        data["action"] = "sign"
+        with self.client.post(url, data=data, name="note sign", catch_response=True) as r:
+            if r.status_code != 200 or "/edit/" in r.url:
+                r.failure(f"note not signed ({r.status_code})")
+
+
+class SupervisorUser(ClinicUser):
+    role = "supervisor"
+    weight = 10
+
+    @task(2)
+    def cosign_queue(self):
+        self.client.get("/sessions/cosign/", name="co-sign queue (dashboard)")
+
+    @task(2)
+    def audit(self):
+        self.client.get("/audit/", name="audit trail")
+
+    @task(1)
+    def placements(self):
+        self.client.get("/assessments/placements/review/", name="placement review")
