@@ -160,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "users.context_processors.clinic",
                 "notifications.context_processors.open_alerts",
+                "reports.context_processors.caseload_summary",
             ],
         },
     }
@@ -326,6 +327,10 @@ if PLACEMENT_COSIGN not in {"never", "overrides", "always"}:
 # the session end after which a note's signature is labelled a late entry; the daily
 # missed-session follow-up sweep (proposes reviews, never discharges).
 PER_DIEM_MIN_MINUTES = envint("PER_DIEM_MIN_MINUTES", 180, minimum=1)
+# Reports: the per-diem export's service code (HCPCS H0015, alcohol and/or drug IOP) and how far
+# back the caseload counts no-shows.
+PER_DIEM_SERVICE_CODE = envstr("PER_DIEM_SERVICE_CODE", "H0015")
+CASELOAD_NO_SHOW_DAYS = envint("CASELOAD_NO_SHOW_DAYS", 14, minimum=1)
 NOTE_LATE_ENTRY_HOURS = envint("NOTE_LATE_ENTRY_HOURS", 24, minimum=1)
 CELERY_BEAT_SCHEDULE["sessions-followup-sweep"] = {
     "task": "sessions.tasks.followup_sweep_task",

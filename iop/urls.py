@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from users import views as user_views
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("intake/", include("patients.intake_urls")),
     path("plans/", include("plans.urls")),
     path("reports/", include("reports.urls")),
+    path("caseload/", RedirectView.as_view(pattern_name="reports:caseload", query_string=True), name="caseload"),
     path("assessments/", include("assessments.urls")),
     path("alerts/", include("notifications.urls")),
     path("schedule/", include("scheduling.urls")),

@@ -1,13 +1,21 @@
 """Report pages. The discharge page drafts the summary from every floor and signs it through
-``plans.services.discharge_sign`` (which calls ``patients.services.episode_discharge``)."""
+``plans.services.discharge_sign`` (which calls ``patients.services.episode_discharge``).
+
+The caseload (a clinician's patients with what needs doing), the program dashboard (aggregates
+only, for ``reports.view``) and the per-diem export (PHI, for ``billing.export``). Every CSV
+download is audited as an export."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
@@ -17,9 +25,18 @@ from patients.selectors import chart_header
 from plans.forms import DischargeSignForm
 from plans.services import discharge_sign
 from users.forms import add_service_errors
-from users.permissions import has_capability
+from users.models import Role
+from users.permissions import has_capability, sites_visible_to
 
+from . import dashboard as measures
+from .caseload import caseload as caseload_rows
+from .caseload import caseload_counts, window_for
+from .charts import bar_chart
 from .discharge import discharge_summary_draft
+from .exports import csv_response
+from .forms import DEFAULT_DAYS, DashboardFilterForm, PerDiemForm
+from .perdiem import COLUMNS as PER_DIEM_COLUMNS
+from .perdiem import per_diem_days, service_code
 
 
 @login_required
@@ -52,4 +69,237 @@ def discharge(request: HttpRequest, public_id, episode_id) -> HttpResponse:
         request,
         "reports/discharge.html",
         {"patient": patient, "chart": chart_header(patient), "episode": episode, "draft": draft, "form": form},
+    )
+
+
+# --- caseload ---------------------------------------------------------------------------------
+
+CASELOAD_COLUMNS = [
+    "MRN",
+    "Patient",
+    "Admitted",
+    "Open safety alerts",
+    "No-shows (recent)",
+    "Hours last week",
+    "Under minimum last week",
+    "Hours this week",
+    "Plan due",
+    "Re-assessment due",
+    "Unsigned notes",
+]
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    """Open episodes of the signed-in clinician at the current site, flagged and most urgent
+    first. Supervisors and directors may switch to the whole site (``?scope=site``). One query
+    for the rows, however many patients."""
+    site = request.clinic.site
+    if site is None or not has_capability(request.user, site, "clinical.view"):
+        raise PermissionDenied
+    may_see_site = has_capability(request.user, site, "reports.view")
+    default = "site" if request.clinic.role == Role.DIRECTOR else "mine"
+    scope = request.GET.get("scope", default)
+    if scope != "site" or not may_see_site:
+        scope = "mine"
+    window = window_for(site, site_today(site), timezone.now())
+    rows = list(caseload_rows(site, window, counselor=request.user if scope == "mine" else None))
+    shown = sorted(str(e.patient.public_id) for e in rows)
+    if request.GET.get("format") == "csv":
+        record(
+            Action.EXPORT,
+            request=request,
+            site=site,
+            object_type="reports.Caseload",
+            changes={"scope": scope, "patients": len(shown), "shown": shown},
+        )
+        return csv_response(
+            f"caseload-{window.today:%Y-%m-%d}.csv",
+            CASELOAD_COLUMNS,
+            (
+                [
+                    e.patient.mrn,
+                    e.patient.display_name,
+                    e.admission_date.isoformat(),
+                    e.safety,
+                    e.no_shows,
+                    round(e.hours_last_week, 2),
+                    "yes" if e.under_last_week else "no",
+                    round(e.hours_this_week, 2),
+                    "yes" if e.plan_due else "no",
+                    "yes" if e.reassess_due else "no",
+                    e.unsigned,
+                ]
+                for e in rows
+            ),
+        )
+    record(Action.VIEW, request=request, site=site, object_type="reports.Caseload", changes={"shown": shown})
+    counts = caseload_counts(site, window, counselor=request.user if scope == "mine" else None)
+    return render(
+        request,
+        "reports/caseload.html",
+        {
+            "rows": rows,
+            "scope": scope,
+            "may_see_site": may_see_site,
+            "site": site,
+            "window": window,
+            "flagged": counts["flagged"],
+            "no_show_days": (timezone.now() - window.no_show_since).days,
+        },
+    )
+
+
+# --- program dashboard ----------------------------------------------------------------------------
+
+
+def _report_sites(request: HttpRequest):
+    sites = list(sites_visible_to(request.user, "reports.view").order_by("name"))
+    if not sites:
+        raise PermissionDenied
+    return sites
+
+
+def _charts(board: measures.Dashboard) -> dict:
+    flow = board.flow.rows
+    tox = board.toxicology.rows
+    return {
+        "flow": bar_chart(
+            slug="flow",
+            title="Admissions and discharges per week",
+            categories=[f"Week of {r[0]}" for r in flow],
+            series=[("Admissions", [r[1] for r in flow]), ("Discharges", [r[2] for r in flow])],
+        ),
+        "funnel": bar_chart(
+            slug="funnel",
+            title="Intake funnel: referrals reaching each stage",
+            categories=[r[0] for r in board.funnel.rows],
+            series=[("Referrals", [r[1] for r in board.funnel.rows])],
+        ),
+        "retention": bar_chart(
+            slug="retention",
+            title="Retention: % still engaged",
+            categories=[f"Week {r[0]}" for r in board.retention.rows],
+            series=[("% engaged", [r[3] for r in board.retention.rows])],
+            suffix=" %",
+            maximum=100,
+        ),
+        "discharges": bar_chart(
+            slug="discharges",
+            title="Discharges by type",
+            categories=[r[0] for r in board.discharges.rows],
+            series=[("Episodes", [r[2] for r in board.discharges.rows])],
+        ),
+        "toxicology": bar_chart(
+            slug="toxicology",
+            title="Unexpected positive specimens per week (%)",
+            categories=[f"Week of {r[0]}" for r in tox],
+            series=[("% unexpected positive", [r[3] for r in tox])],
+            suffix=" %",
+            maximum=100,
+        ),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Program measures for the sites where the user holds ``reports.view`` (supervisors,
+    directors, site admins): aggregates only, no patient is named. ``?format=csv&table=<slug>``
+    downloads one table (audited)."""
+    sites = _report_sites(request)
+    current = request.clinic.site if request.clinic.site in sites else sites[0]
+    today = site_today(current)
+    form = DashboardFilterForm(request.GET or None, sites=sites, today=today)
+    data = form.cleaned_data if request.GET and form.is_valid() else {}
+    start = data.get("start") or today - timedelta(days=DEFAULT_DAYS - 1)
+    end = data.get("end") or today
+    site_ids = (data["site"],) if data.get("site") else tuple(s.pk for s in sites)
+    filters = measures.Filters(
+        site_ids=site_ids, start=start, end=end, today=today, now=timezone.now(), track_id=data.get("track")
+    )
+    board = measures.build(filters)
+    if request.GET.get("format") == "csv":
+        table = board.table(request.GET.get("table", ""))
+        if table is None:
+            raise Http404
+        record(
+            Action.EXPORT,
+            request=request,
+            site=current,
+            object_type="reports.Dashboard",
+            object_id=table.slug,
+            changes={
+                "table": table.slug,
+                "sites": list(site_ids),
+                "track": filters.track_id,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "rows": len(table.rows),
+            },
+        )
+        return csv_response(f"{table.slug}-{start:%Y%m%d}-{end:%Y%m%d}.csv", table.columns, table.rows)
+    query = request.GET.copy()
+    query.pop("format", None)
+    query.pop("table", None)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "charts": _charts(board),
+            "filters": filters,
+            "query": query.urlencode(),
+            "help": measures.HELP,
+            "unsigned_hours": settings.NOTE_UNSIGNED_ALERT_HOURS,
+        },
+    )
+
+
+# --- per-diem export ------------------------------------------------------------------------------
+
+
+@login_required
+def per_diem(request: HttpRequest) -> HttpResponse:
+    """Billable IOP days for one site and a date range, as CSV (PHI: MRN and dates). Needs
+    ``reports.view`` and ``billing.export`` at that site; every download is audited with the
+    number of patients and rows."""
+    sites = [s for s in _report_sites(request) if has_capability(request.user, s, "billing.export")]
+    if not sites:
+        raise PermissionDenied
+    current = request.clinic.site if request.clinic.site in sites else sites[0]
+    form = PerDiemForm(request.GET or None, sites=sites, today=site_today(current))
+    if request.GET.get("format") == "csv" and form.is_valid():
+        site = next((s for s in sites if s.pk == form.cleaned_data.get("site")), current)
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        rows = list(per_diem_days(site.pk, start, end))
+        patients = {r["patient__public_id"] for r in rows}
+        record(
+            Action.EXPORT,
+            request=request,
+            site=site,
+            object_type="reports.PerDiem",
+            changes={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "patients": len(patients),
+                "rows": len(rows),
+                "service_code": service_code(),
+            },
+        )
+        code = service_code()
+        return csv_response(
+            f"per-diem-{code}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
+            PER_DIEM_COLUMNS,
+            ([r["patient__mrn"], r["day"].isoformat(), r["minutes"], code, r["level"]] for r in rows),
+        )
+    return render(
+        request,
+        "reports/per_diem.html",
+        {
+            "form": form,
+            "minimum": settings.PER_DIEM_MIN_MINUTES,
+            "code": service_code(),
+            "current": current,
+        },
     )
