@@ -100,13 +100,23 @@ class FileSmsBackend(SmsBackend):
         try:
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            first = marker.read_text() or "unknown"
-            self._append("dedup.jsonl", {"id": first, "key": idempotency_key})
+            # A retry of an accepted message. If the sender died between accepting it and writing
+            # its line (killed mid-send), finish the delivery now: accepted means delivered once.
+            first = marker.read_text() or message_id
+            if not self._delivered(idempotency_key):
+                self._append("sms.jsonl", {"id": first, "key": idempotency_key, "to": to, "body": body})
+            else:
+                self._append("dedup.jsonl", {"id": first, "key": idempotency_key})
             return first
         with os.fdopen(fd, "w") as f:
             f.write(message_id)
         self._append("sms.jsonl", {"id": message_id, "key": idempotency_key, "to": to, "body": body})
         return message_id
+
+    def _delivered(self, idempotency_key: str) -> bool:
+        path = self.folder / "sms.jsonl"
+        needle = json.dumps(idempotency_key)
+        return path.exists() and any(f'"key": {needle}' in line for line in path.open())
 
     def _append(self, name: str, row: dict) -> None:
         # One write() per line with O_APPEND: lines from several worker processes never interleave.

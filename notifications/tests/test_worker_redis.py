@@ -89,9 +89,12 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def broker_app(redis_server):
+def broker_app(redis_server, monkeypatch):
     """A Celery app on the test Redis, current for the test (so ``task.delay`` publishes there)."""
     from celery import Celery
+
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
 
     from iop.celery import app as project_app
 
@@ -216,16 +219,17 @@ def test_redis_stopped_mid_run_and_restarted_delivers_every_message_once(
             OutboundMessage.objects.filter(cause__startswith="while-down").values_list("status", "attempts")
         ) == {("pending", 0)}
 
-        # Let the worker finish what it had already taken, then bring Redis back.
+        # Redis comes back (empty); the worker reconnects on its own.
+        redis_server.start()
+        # Let the worker finish what it had already taken: the send tasks lost with Redis left
+        # their rows in "sending", and the reclaim window passes for them.
         last = -1
         while (now := _sent()) != last:
             last = now
             time.sleep(1)
-        redis_server.start()
-        # The send tasks lost with Redis left rows in "sending": the reclaim window passes.
         outbox.outbox_reclaim_stuck(older_than=timedelta(0))
         _publish_sweep()
-        _wait_for(lambda: _sent() == 70, timeout=40, what="all 70 texts after the restart")
+        _wait_for(lambda: _sent() == 70, timeout=60, what="all 70 texts after the restart")
 
     keys = Counter(line["key"] for line in sms_outbox.lines())
     assert len(keys) == 70 and set(keys.values()) == {1}
