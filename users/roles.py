@@ -14,7 +14,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "audit.view": frozenset({R.SUPERVISOR, R.SITE_ADMIN, R.DIRECTOR}),
     "reports.view": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
     # The per-diem billing export (MRNs and dates of service): reports.view is needed too.
-    "billing.export": frozenset({R.SUPERVISOR, R.DIRECTOR, R.SITE_ADMIN}),
+    # Not site admins: they configure the site and never see patients, so they get no MRN export.
+    "billing.export": frozenset({R.SUPERVISOR, R.DIRECTOR}),
     # Patients and intake.
     "patient.view": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
     "patient.register": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
