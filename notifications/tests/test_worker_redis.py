@@ -173,7 +173,10 @@ def _publish_sweep(timeout: float = 20) -> None:
             time.sleep(0.2)
 
 
+@pytest.mark.postgres
 def test_a_real_worker_delivers_reminders_end_to_end(broker_app, make_patient, make_session, sms_outbox):
+    if connection.vendor != "postgresql":
+        pytest.skip(SQLITE_THREADS)
     patients = _sms_patients(make_patient, 5)
     session = make_session(timezone.now() + timedelta(hours=1, minutes=55), patients=patients)
     assert reminders.reminders_plan_for_session(session)["planned"] == 5  # -2h is due now
