@@ -16,7 +16,7 @@ from .test_api_world import build_world
 
 pytestmark = pytest.mark.django_db
 
-C, S, I, D, A = Role.CLINICIAN, Role.SUPERVISOR, Role.INTAKE, Role.DIRECTOR, Role.SITE_ADMIN
+C, S, INTAKE, D, A = Role.CLINICIAN, Role.SUPERVISOR, Role.INTAKE, Role.DIRECTOR, Role.SITE_ADMIN
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_patient_list_refuses_a_role_without_patient_access(world):
 
 
 def test_search_by_name_travels_in_the_body_and_is_audited_without_the_terms(world):
-    client = world.api(world.staff[I])
+    client = world.api(world.staff[INTAKE])
     response = client.post(url("patient-search"), {"q": "avery"}, format="json")
     assert response.status_code == 200
     assert [r["id"] for r in response.json()["results"]] == [str(world.objects["patient"].public_id)]
@@ -68,12 +68,14 @@ def test_read_only_role_may_read_but_not_change(world):
     client = world.api(world.staff[D])
     patient = world.objects["patient"]
     assert client.get(url("patient-detail", patient_id=patient.public_id)).status_code == 200
-    response = client.patch(url("patient-update", patient_id=patient.public_id), {"pronouns": "they/them"}, format="json")
+    response = client.patch(
+        url("patient-update", patient_id=patient.public_id), {"pronouns": "they/them"}, format="json"
+    )
     assert response.status_code == 403
 
 
 def test_bad_input_is_400_with_field_names_never_500(world):
-    client = world.api(world.staff[I])
+    client = world.api(world.staff[INTAKE])
     response = client.post(
         url("patient-create"),
         {"site": str(world.site.public_id), "legal_first_name": "", "date_of_birth": "not a date"},
@@ -97,7 +99,7 @@ def test_bad_input_is_400_with_field_names_never_500(world):
 
 
 def test_register_and_update_go_through_the_services(world):
-    client = world.api(world.staff[I])
+    client = world.api(world.staff[INTAKE])
     response = client.post(
         url("patient-create"),
         {
@@ -120,7 +122,9 @@ def test_consent_revoke_and_disclosure_refused_with_the_reason(world):
     client = world.api(world.staff[C])
     patient, consent = world.objects["patient"], world.objects["consent"]
     payload = {"recipient": "Dr. Quinn Example", "purpose": "treatment", "categories": ["attendance"]}
-    ok = client.post(url("disclosure-create", patient_id=patient.public_id), {**payload, "channel": "fax"}, format="json")
+    ok = client.post(
+        url("disclosure-create", patient_id=patient.public_id), {**payload, "channel": "fax"}, format="json"
+    )
     assert ok.status_code == 201, ok.json()
     assert ok.json()["notice_statement"]
     revoke = client.post(
@@ -161,7 +165,11 @@ def test_fhir_disclosure_bundle_validates_and_is_logged_with_the_notice(world):
     patient = world.objects["patient"]
     response = client.post(
         url("patient-fhir-disclosure", patient_id=patient.public_id),
-        {"recipient": "Springfield Probation Office", "purpose": "legal", "categories": ["attendance", "treatment_plan"]},
+        {
+            "recipient": "Springfield Probation Office",
+            "purpose": "legal",
+            "categories": ["attendance", "treatment_plan"],
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -208,7 +216,9 @@ def test_every_resource_builder_output_parses(world):
 def test_sessions_filter_by_date_range(world):
     client = world.api(world.staff[A])
     day = world.objects["day"]
-    response = client.get(url("session-list"), {"starts_after": f"{day}T00:00:00Z", "starts_before": f"{day}T23:59:00Z"})
+    response = client.get(
+        url("session-list"), {"starts_after": f"{day}T00:00:00Z", "starts_before": f"{day}T23:59:00Z"}
+    )
     assert response.status_code == 200
     assert str(world.objects["session"].public_id) in [r["id"] for r in response.json()["results"]]
     bad = client.get(url("session-list"), {"starts_after": "yesterday"})
@@ -235,7 +245,7 @@ def test_booking_conflict_is_409(world):
 
 def test_enrollment_list_needs_patient_access_and_is_audited(world):
     assert world.api(world.staff[A]).get(url("enrollment-list")).status_code == 403
-    response = world.api(world.staff[I]).get(url("enrollment-list"))
+    response = world.api(world.staff[INTAKE]).get(url("enrollment-list"))
     assert response.status_code == 200
     assert AuditEvent.objects.filter(object_type="scheduling.Enrollment").exists()
 
@@ -259,7 +269,7 @@ def test_note_etag_if_match(world):
 
 def test_intake_never_reads_notes(world):
     note = world.objects["note"]
-    assert world.api(world.staff[I]).get(url("note-detail", note_id=note.public_id)).status_code == 403
+    assert world.api(world.staff[INTAKE]).get(url("note-detail", note_id=note.public_id)).status_code == 403
     assert world.api(world.other_clinician).get(url("note-detail", note_id=note.public_id)).status_code == 404
 
 
@@ -303,13 +313,15 @@ def test_scoring_endpoint_scores_without_saving(world):
     from assessments.models import AssessmentResponse
 
     before = AssessmentResponse.objects.count()
-    response = world.api(world.staff[I]).post(
+    response = world.api(world.staff[INTAKE]).post(
         url("assessment-score"), {"instrument": "PHQ-9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 0]}, format="json"
     )
     assert response.status_code == 200
     assert response.json()["total"] == 8
     assert AssessmentResponse.objects.count() == before
-    bad = world.api(world.staff[I]).post(url("assessment-score"), {"instrument": "PHQ-9", "answers": [9]}, format="json")
+    bad = world.api(world.staff[INTAKE]).post(
+        url("assessment-score"), {"instrument": "PHQ-9", "answers": [9]}, format="json"
+    )
     assert bad.status_code == 400
 
 
@@ -344,5 +356,3 @@ def test_alert_acknowledge(world):
 def test_session_auth_works_for_the_browser(world):
     client = world.api(world.staff[C], token=False)
     assert client.get(url("patient-list")).status_code == 200
-
-

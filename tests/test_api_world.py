@@ -7,6 +7,7 @@ site B holds its own patient and a clinician. Fake people only.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
@@ -56,8 +57,9 @@ def build_world() -> World:
     from sessions import services as session_services
     from sessions.tests.factories import make_session, make_track, roll
 
-    site = SiteFactory(name="API Riverside", time_zone="America/New_York")
-    other = SiteFactory(name="API Elsewhere", time_zone="America/Chicago")
+    tag = uuid.uuid4().hex[:6]  # fresh sites each time, even twice in one test
+    site = SiteFactory(name=f"API Riverside {tag}", time_zone="America/New_York")
+    other = SiteFactory(name=f"API Elsewhere {tag}", time_zone="America/Chicago")
     world = World(site=site, other_site=other)
     for role in ROLES:
         world.staff[role] = staff_member(site, role, credentials="LCSW" if role == Role.CLINICIAN else "")

@@ -1,0 +1,82 @@
+"""Schemathesis over every API operation, in-process, as each role (and anonymously).
+
+The schema comes from the running app (drf-spectacular); every operation is exercised with a
+handful of generated requests (valid and invalid) carrying that role's token, against a
+clinic that has one of every record. Checks: no 5xx, and every documented response matches
+its schema. Bounded: ``MAX_EXAMPLES`` per operation and role.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from users.models import Role
+
+from .test_api_world import ROLES, build_world
+
+MAX_EXAMPLES = 5
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    """The test client's trick: keep the test's database connection open across requests,
+    and lift the per-user rate limit (the fuzzer is one very busy user)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "1000000/min"})
+    yield get_wsgi_application()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.parametrize("role", [*ROLES, "anonymous", "other_site"])
+def test_every_operation_as(role, in_process):
+    world = build_world()
+    if role == "anonymous":
+        headers = {}
+        schema_user = world.staff[Role.CLINICIAN]
+    else:
+        user = world.other_clinician if role == "other_site" else world.staff[role]
+        schema_user = user
+        headers = {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    schema_key = Token.objects.get_or_create(user=schema_user)[0].key
+    schema = schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json", in_process, headers={"Authorization": f"Token {schema_key}"}
+    )
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def run(case):
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+        try:
+            run()
+        except Exception as exc:  # one line per failing operation, all reported together
+            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:700]}")
+    assert operations > 30
+    assert not failures, "\n\n".join(failures)
