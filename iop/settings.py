@@ -362,7 +362,7 @@ PATIENT_PORTAL_URL = envstr("PATIENT_PORTAL_URL")
 # SMS: console (development), file (SMS_FILE_PATH) or the HTTP provider adapter, whose host must
 # be listed in SMS_ALLOWED_HOSTS. Webhooks are verified with SMS_WEBHOOK_SECRET (HMAC-SHA256).
 SMS_BACKEND = envstr("SMS_BACKEND", "notifications.backends.ConsoleSmsBackend")
-SMS_FILE_PATH = envstr("SMS_FILE_PATH", "/tmp/iop-clinic-sms")
+SMS_FILE_PATH = envstr("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))  # not a shared /tmp folder
 SMS_HTTP_URL = envstr("SMS_HTTP_URL")
 SMS_HTTP_TOKEN = envsecret("SMS_HTTP_TOKEN")
 SMS_HTTP_TIMEOUT_SECONDS = envint("SMS_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
