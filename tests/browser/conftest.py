@@ -119,7 +119,8 @@ def shot(page, name: str) -> Path:
     """Save a full-page screenshot to ``test-artifacts/screenshots/<name>.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # Generous: a full-page capture of a long page is slow on a busy 2-core machine.
+    page.screenshot(path=str(path), full_page=True, timeout=60_000)
     return path
 
 
