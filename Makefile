@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-sqlite lint bandit fmt migrations-check schema-check migrate shell worker beat seed check-deploy compose-check clean
+.PHONY: install run test test-sqlite lint bandit fmt migrations-check schema-check migrate shell worker beat seed check-deploy compose-check clean seed-scale loadtest
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)."; exit 1; }
@@ -76,6 +76,27 @@ check-deploy: install
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(64))') \
 		DJANGO_ALLOWED_HOSTS=clinic.example.org DJANGO_SECURE_PROXY_SSL_HEADER=true \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Benchmark (issue 11, docs/benchmarks.md): a large provider in its own database (~12 min on 2 cores).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_scale_bench
+BENCH_CACHE_URL ?= rediscache://127.0.0.1:6379/9
+BENCH_PORT ?= 8011
+USERS ?= 50
+DURATION ?= 2m
+seed-scale: install
+	DJANGO_DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py seed_scale \
+		--accounts loadtest/bench_accounts.json $(ARGS)
+
+# gunicorn (production settings over HTTP, cache on Redis) + headless locust; CSVs in docs/bench/.
+loadtest: install
+	@set -e; export DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(50))') \
+		DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false \
+		DJANGO_SECURE_HSTS_SECONDS=0 CACHE_URL=$(BENCH_CACHE_URL) STATIC_MANIFEST=false \
+		DATABASE_URL=$(BENCH_DATABASE_URL); \
+	$(BIN)/gunicorn iop.wsgi -w 4 --threads 2 -b 127.0.0.1:$(BENCH_PORT) & gpid=$$!; trap "kill $$gpid" EXIT; sleep 5; \
+	$(BIN)/locust -f loadtest/locustfile.py --headless -u $(USERS) -r 10 -t $(DURATION) \
+		--host http://127.0.0.1:$(BENCH_PORT) --csv docs/bench/run$(USERS) --only-summary
 
 compose-check:
 	IOP_ENV_FILE=.env.example docker-compose -f docker-compose.yml config -q

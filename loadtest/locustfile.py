@@ -19,17 +19,39 @@ import itertools
 import json
 import os
 import random
+import re
 import struct
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 from locust import HttpUser, between, task
+from locust.clients import LocustHttpAdapter
+from locust.exception import StopUser
 
 ACCOUNTS = json.loads(
     Path(os.environ.get("BENCH_ACCOUNTS", Path(__file__).with_name("bench_accounts.json"))).read_text()
 )
 _next = {role: itertools.count() for role in ("intake", "clinician", "supervisor")}
+_source_ips = itertools.count(2)
+
+
+class SourceAddressAdapter(LocustHttpAdapter):
+    """Connect from a given local address: each simulated user gets its own 127.0.0.N.
+
+    allauth limits sign-ins to 30 a minute per client IP (``login: 30/m/ip``, its default); with
+    every simulated user on 127.0.0.1 a 50-user ramp would be answered 429. Linux routes all of
+    127.0.0.0/8 to loopback, so a distinct source address per user makes each one look like its
+    own workstation, as in a clinic, while the rate limit stays on.
+    """
+
+    def __init__(self, source: str, *args, **kwargs):
+        self._source = source
+        super().__init__(None, *args, **kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self._source, 0)
+        super().init_poolmanager(*args, **kwargs)
 
 
 class FormParser(HTMLParser):
@@ -40,6 +62,7 @@ class FormParser(HTMLParser):
         self.forms: list[tuple[str, dict, list]] = []
         self._form = None
         self._textarea = None
+        self._select = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -59,6 +82,12 @@ class FormParser(HTMLParser):
                     self._form[2].append((name, a.get("value")))
             else:
                 self._form[1][name] = a.get("value", "")
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+        elif tag == "option" and self._select:
+            # The selected option, else the first one (what a browser submits).
+            if "selected" in a or self._select not in self._form[1]:
+                self._form[1][self._select] = a.get("value", "")
         elif tag == "textarea" and a.get("name"):
             self._textarea = a["name"]
             self._form[1][self._textarea] = ""
@@ -70,6 +99,8 @@ class FormParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "textarea":
             self._textarea = None
+        elif tag == "select":
+            self._select = None
         elif tag == "form":
             self._form = None
 
@@ -78,6 +109,12 @@ def forms_of(html: str) -> list[tuple[str, dict, list]]:
     parser = FormParser()
     parser.feed(html)
     return parser.forms
+
+
+def first_error(html: str) -> str:
+    """The first form error on a page (Django's errorlist), to name why a post was refused."""
+    m = re.search(r'class="[^"]*errorlist[^"]*"[^>]*>\s*<li[^>]*>([^<]{0,160})', html)
+    return m.group(1).strip() if m else "no form error shown"
 
 
 def hotp(secret: str, counter: int) -> str:
@@ -107,30 +144,48 @@ class ClinicUser(HttpUser):
         pool = ACCOUNTS[self.role]
         self.account = pool[next(_next[self.role]) % len(pool)]
         self.account.setdefault("_used", set())
-        self.sign_in()
+        host = (self.host or "").split("://")[-1].split(":")[0]
+        if host in ("127.0.0.1", "localhost") and os.environ.get("BENCH_SOURCE_IPS", "1") != "0":
+            ip = next(_source_ips)
+            self.client.mount("http://", SourceAddressAdapter(f"127.0.{ip // 250}.{ip % 250 + 2}"))
+        for _attempt in range(3):
+            if self.sign_in():
+                return
+            time.sleep(5)
+        raise StopUser()
 
     def csrf_post(self, url, data, name, page_html=None, **kw):
         if page_html is None:
             page_html = self.client.get(url, name=name + " [form]").text
-        token = next((f[1]["csrfmiddlewaretoken"] for f in forms_of(page_html) if "csrfmiddlewaretoken" in f[1]), "")
+        # The token of the form posted to (the login page also holds the passkey form).
+        forms = [f for f in forms_of(page_html) if "csrfmiddlewaretoken" in f[1]]
+        form = next((f for f in forms if f[0] in ("", url)), forms[0] if forms else None)
+        token = form[1]["csrfmiddlewaretoken"] if form else ""
         return self.client.post(url, data={"csrfmiddlewaretoken": token, **data}, name=name, **kw)
 
-    def sign_in(self):
+    def sign_in(self) -> bool:
+        """Password, then the TOTP code; each step checked so a failure names its step."""
         self.client.cookies.clear()
         r = self.client.get("/accounts/login/", name="login [form]")
-        self.csrf_post(
+        with self.csrf_post(
             "/accounts/login/",
             {"login": self.account["email"], "password": ACCOUNTS["password"]},
             "login",
             page_html=r.text,
-        )
-        r = self.client.get("/accounts/2fa/authenticate/", name="login totp [form]")
+            catch_response=True,
+        ) as resp:
+            if "/accounts/2fa/authenticate/" not in resp.url:
+                resp.failure(f"password step refused for {self.account['email']} ({resp.status_code} {resp.url})")
+                return False
+            page = resp.text
         code = totp_now(self.account["totp_secret"], self.account["_used"])
         with self.csrf_post(
-            "/accounts/2fa/authenticate/", {"code": code}, "login totp", page_html=r.text, catch_response=True
+            "/accounts/2fa/authenticate/", {"code": code}, "login totp", page_html=page, catch_response=True
         ) as resp:
-            if "/accounts/" in resp.url:
-                resp.failure(f"sign-in did not complete for {self.account['email']} ({resp.url})")
+            if resp.status_code != 200 or "/accounts/" in resp.url:
+                resp.failure(f"TOTP step refused for {self.account['email']} ({resp.status_code} {resp.url})")
+                return False
+        return True
 
 
 class IntakeUser(ClinicUser):
@@ -217,7 +272,7 @@ class ClinicianUser(ClinicUser):
         data["action"] = "sign"
         with self.client.post(url, data=data, name="note sign", catch_response=True) as r:
             if r.status_code != 200 or "/edit/" in r.url:
-                r.failure(f"note not signed ({r.status_code})")
+                r.failure(f"note not signed ({r.status_code}: {first_error(r.text)})")
 
 
 class SupervisorUser(ClinicUser):
