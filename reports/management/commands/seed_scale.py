@@ -126,7 +126,8 @@ class Table:
                 self.defaults[f.attname] = ""
         self.postgres = connection.vendor == "postgresql"
         with connection.cursor() as cur:
-            cur.execute(f"SELECT COALESCE(MAX({self.pk.column}), 0) FROM {model._meta.db_table}")  # noqa: S608
+            qn = connection.ops.quote_name  # identifiers come from model metadata, quoted
+            cur.execute(f"SELECT COALESCE(MAX({qn(self.pk.column)}), 0) FROM {qn(model._meta.db_table)}")  # noqa: S608  # nosec B608
             self.next_id = cur.fetchone()[0] + 1
         self.rows: list = []
         self.count = 0
@@ -178,10 +179,9 @@ class Table:
         if self.postgres and self.count:
             table = self.model._meta.db_table
             with connection.cursor() as cur:
-                cur.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', '{self.pk.column}'), "  # noqa: S608
-                    f"(SELECT MAX({self.pk.column}) FROM {table}))"
-                )
+                qn = connection.ops.quote_name  # identifiers come from model metadata, quoted
+                sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT MAX({qn(self.pk.column)}) FROM {qn(table)}))"  # noqa: S608,E501
+                cur.execute(sql, [table, self.pk.column])
         count, seconds = self.stats.get(self.model._meta.db_table, (0, 0.0))
         self.stats[self.model._meta.db_table] = (count + self.count, seconds + self.seconds)
 
