@@ -127,7 +127,7 @@ class Table:
         self.postgres = connection.vendor == "postgresql"
         with connection.cursor() as cur:
             qn = connection.ops.quote_name  # identifiers come from model metadata, quoted
-            cur.execute(f"SELECT COALESCE(MAX({qn(self.pk.column)}), 0) FROM {qn(model._meta.db_table)}")  # noqa: S608
+            cur.execute(f"SELECT COALESCE(MAX({qn(self.pk.column)}), 0) FROM {qn(model._meta.db_table)}")  # noqa: S608  # nosec B608
             self.next_id = cur.fetchone()[0] + 1
         self.rows: list = []
         self.count = 0
@@ -180,7 +180,7 @@ class Table:
             table = self.model._meta.db_table
             with connection.cursor() as cur:
                 qn = connection.ops.quote_name  # identifiers come from model metadata, quoted
-                sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT MAX({qn(self.pk.column)}) FROM {qn(table)}))"  # noqa: S608,E501  # nosec B608
+                sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT MAX({qn(self.pk.column)}) FROM {qn(table)}))"  # noqa: S608,E501
                 cur.execute(sql, [table, self.pk.column])
         count, seconds = self.stats.get(self.model._meta.db_table, (0, 0.0))
         self.stats[self.model._meta.db_table] = (count + self.count, seconds + self.seconds)
