@@ -180,7 +180,7 @@ class Table:
             table = self.model._meta.db_table
             with connection.cursor() as cur:
                 qn = connection.ops.quote_name  # identifiers come from model metadata, quoted
-                sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT MAX({qn(self.pk.column)}) FROM {qn(table)}))"  # noqa: S608,E501
+                sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT MAX({qn(self.pk.column)}) FROM {qn(table)}))"  # noqa: S608,E501  # nosec B608
                 cur.execute(sql, [table, self.pk.column])
         count, seconds = self.stats.get(self.model._meta.db_table, (0, 0.0))
         self.stats[self.model._meta.db_table] = (count + self.count, seconds + self.seconds)
