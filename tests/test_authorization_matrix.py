@@ -173,6 +173,7 @@ def kwargs_for(name: str, converters: dict, w) -> dict:
         "scheduling:closure_delete": {"pk": o["closure"].pk},
         "scheduling:ical_feed": {"token": o["ical_token"]},
         "scheduling:enrollment_change": {"public_id": o["enrollment"].public_id},
+        "scheduling:staff_availability": {"public_id": w.staff[Role.CLINICIAN].public_id},
         "sessions:rollcall_row": {"public_id": o["session"].public_id, "index": 0},
         "sessions:progress_note_new": {"public_id": o["session"].public_id, "patient_id": p},
         "sessions:cosign": {"kind": "progress", "public_id": o["note"].public_id},
@@ -512,6 +513,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "sessions:cosign": ("POST", "login 403 403 ok 403 403"),
     "sessions:cosign_queue": ("GET", "login 403 403 ok 403 403"),
     "sessions:followups": ("GET", "login 403 ok ok ok 403"),
+    "sessions:clinical_settings": ("GET", "login 403 ok ok ok 403"),
     "sessions:group_note": ("GET", "login 403 ok ok ok 403"),
     "sessions:group_note_edit": ("GET", "login 403 ok ok 403 403"),
     "sessions:group_note_open": ("POST", "login 403 ok ok 403 403"),
@@ -535,4 +537,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "users:site_edit": ("GET", "login 403 403 403 403 ok"),
     "users:site_switch": ("POST", "login 404 404 404 404 404"),
     "users:staff": ("GET", "login 403 403 403 403 ok"),
+    # Added as the reports pages and scheduling availability landed.
+    "caseload": ("GET", "ok ok ok ok ok ok"),
+    "reports:caseload": ("GET", "login 403 ok ok ok 403"),
+    "reports:dashboard": ("GET", "login 403 403 ok ok ok"),
+    "reports:per_diem": ("GET", "login 403 403 ok ok 403"),
+    "scheduling:my_availability": ("GET", "login ok ok ok ok ok"),
+    # An empty POST names no roster entry: 404 for those who may book, 403 for those who may not.
+    "scheduling:roster_remove": ("POST", "login 404 404 404 403 403"),
+    "scheduling:staff_availability": ("GET", "login 403 ok ok ok ok"),
+    "scheduling:track_deactivate": ("GET", "login 403 403 ok ok ok"),
 }
