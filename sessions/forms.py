@@ -13,6 +13,7 @@ from .models import (
     AttendanceStatus,
     ContactChannel,
     ContactOutcome,
+    FollowUpPolicy,
     GroupNoteEntry,
     NoteFormat,
 )
@@ -162,3 +163,24 @@ class ContactAttemptForm(forms.Form):
         if self.zone is not None:
             value = value.replace(tzinfo=None).replace(tzinfo=self.zone)
         return value
+
+
+class FollowUpPolicyForm(forms.ModelForm):
+    class Meta:
+        model = FollowUpPolicy
+        fields = [
+            "consecutive_no_shows_for_review",
+            "weekly_attendance_percent",
+            "consecutive_absences_for_discharge_review",
+            "days_without_contact",
+        ]
+
+
+class CosignRequirementForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=None, label="Staff member")
+    required = forms.BooleanField(required=False, label="Notes need a supervisor's co-signature")
+    reason = forms.CharField(max_length=120, required=False, help_text="For example: intern, pre-licensure.")
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = staff

@@ -16,6 +16,7 @@ urlpatterns = [
     path("cosign/", views.cosign_queue, name="cosign_queue"),
     path("cosign/<str:kind>/<uuid:public_id>/", views.cosign, name="cosign"),
     path("followups/", views.followups, name="followups"),
+    path("settings/", views.clinical_settings, name="clinical_settings"),
     path("followups/attendance/<uuid:public_id>/", views.attendance_followup, name="attendance_followup"),
     path("patients/<uuid:public_id>/followup/", views.patient_followup, name="patient_followup"),
     path("patients/<uuid:public_id>/notes/", views.patient_notes, name="patient_notes"),

@@ -791,3 +791,66 @@ def my_notes(request: HttpRequest) -> HttpResponse:
         patients={str(n.patient.public_id) for n in progress},
     )
     return render(request, "sessions/my_notes.html", {"progress": progress, "groups": groups})
+
+
+@login_required
+def clinical_settings(request: HttpRequest) -> HttpResponse:
+    """A supervisor's settings for the current site: the missed-session follow-up thresholds
+    and which staff members' notes need co-signature. Others may read them, not change them."""
+    from users.models import Membership, Role
+
+    from .forms import CosignRequirementForm, FollowUpPolicyForm
+    from .models import CosignRequirement, FollowUpPolicy
+
+    site = request.clinic.site
+    if site is None:
+        raise Http404
+    require_clinical(request.user, site)
+    may_change = has_capability(request.user, site, "note.cosign")
+    policy = FollowUpPolicy.objects.filter(site=site).first() or FollowUpPolicy(site=site)
+    clinicians = (
+        Membership.objects.active()
+        .filter(site=site, role__in=[Role.CLINICIAN, Role.SUPERVISOR])
+        .values_list("user_id", flat=True)
+    )
+    staff = request.user.__class__.objects.filter(pk__in=clinicians).order_by("full_name", "email")
+    policy_form = FollowUpPolicyForm(instance=policy, prefix="policy")
+    cosign_form = CosignRequirementForm(staff=staff, prefix="cosign")
+    if request.method == "POST":
+        if not may_change:
+            raise PermissionDenied
+        if "policy-save" in request.POST:
+            policy_form = FollowUpPolicyForm(request.POST, instance=policy, prefix="policy")
+            if policy_form.is_valid():
+                try:
+                    services.followup_policy_set(site=site, by=request.user, **policy_form.cleaned_data)
+                except ValidationError as exc:
+                    add_service_errors(policy_form, exc)
+                else:
+                    messages.success(request, "Follow-up thresholds saved.")
+                    return redirect("sessions:clinical_settings")
+        else:
+            cosign_form = CosignRequirementForm(request.POST, staff=staff, prefix="cosign")
+            if cosign_form.is_valid():
+                data = cosign_form.cleaned_data
+                try:
+                    services.cosign_requirement_set(
+                        user=data["user"], site=site, required=data["required"], reason=data["reason"], by=request.user
+                    )
+                except ValidationError as exc:
+                    add_service_errors(cosign_form, exc)
+                else:
+                    messages.success(request, f"Co-signature setting saved for {data['user']}.")
+                    return redirect("sessions:clinical_settings")
+    requirements = CosignRequirement.objects.filter(site=site, is_active=True).select_related("user", "set_by")
+    return render(
+        request,
+        "sessions/clinical_settings.html",
+        {
+            "site": site,
+            "may_change": may_change,
+            "policy_form": policy_form,
+            "cosign_form": cosign_form,
+            "requirements": requirements,
+        },
+    )
