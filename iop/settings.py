@@ -82,7 +82,9 @@ def envzone(name: str, default: str) -> str:
     return raw
 
 
-DEBUG = envbool("DJANGO_DEBUG", False)
+# Off wherever a real database is configured (every deployment sets DATABASE_URL); on for the
+# embedded SQLite default, so a bare `manage.py` works on a laptop with no environment at all.
+DEBUG = envbool("DJANGO_DEBUG", not os.environ.get("DATABASE_URL"))
 
 SECRET_KEY = envsecret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:

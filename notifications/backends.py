@@ -17,6 +17,7 @@ Use only a provider that signs a Business Associate Agreement (DOMAIN.md §13).
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import logging
@@ -77,9 +78,10 @@ def error_code(exc: BaseException) -> str:
 # --- SMS ----------------------------------------------------------------------------------------
 
 
-class SmsBackend:
-    def send(self, *, to: str, body: str, idempotency_key: str) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+class SmsBackend(abc.ABC):
+    @abc.abstractmethod
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        """Hand one text to the channel; return the provider's message id."""
 
 
 class ConsoleSmsBackend(SmsBackend):

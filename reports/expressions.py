@@ -11,6 +11,7 @@ different zones would need one query per zone. These take the zone from a column
 
 from __future__ import annotations
 
+from django.db import NotSupportedError
 from django.db.models import DateField, F, Func
 
 
@@ -35,7 +36,7 @@ class LocalDate(Func):
 
     def as_sql(self, compiler, connection, **extra):
         if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported backends
-            raise NotImplementedError(f"LocalDate is not implemented for {connection.vendor}.")
+            raise NotSupportedError(f"LocalDate supports PostgreSQL and SQLite, not {connection.vendor}.")
         return super().as_sql(compiler, connection, **extra)
 
 

@@ -278,10 +278,8 @@ class SignableNote(TimeStampedModel):
     def is_signed(self) -> bool:
         return self.status == NoteStatus.SIGNED
 
-    def content(self) -> dict:  # pragma: no cover - defined by each note type
-        raise NotImplementedError
-
     def compute_hash(self) -> str:
+        # Each note type defines content(): the canonical dict its signature covers.
         return content_hash(self.content())
 
     def hash_verifies(self) -> bool:

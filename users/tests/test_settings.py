@@ -50,8 +50,15 @@ def test_the_secret_can_come_from_a_file(tmp_path):
 
 
 def test_the_embedded_default_starts_with_no_environment():
-    result = start(DJANGO_DEBUG="true")
+    result = start()
     assert result.returncode == 0, result.stderr
+
+
+def test_a_configured_database_without_a_secret_refuses_to_start():
+    # DEBUG defaults off once DATABASE_URL is set, so a deployment must bring its own secret.
+    result = start(DATABASE_URL="postgres://postgres@127.0.0.1:5432/clinic")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr.splitlines()[-1]
 
 
 def test_production_settings_pass_the_deploy_check():
