@@ -62,11 +62,15 @@ def test_take_roll_and_sign_the_group_note(page, app_url, scene):
     expect(page.locator("#id_r2-minutes")).to_have_value("0")
     # Keyboard: the status radios are reachable and change with the arrow keys.
     # (each change re-renders the row, so wait for it before the next key).
+    # An earlier click may still be swapping a row in: focus only once htmx is quiet, or the
+    # focused input is replaced under the keyboard and the key press goes nowhere.
+    page.wait_for_load_state("networkidle")
     page.locator("#roll-row-0 input[value=present]").focus()
     with page.expect_response(lambda r: "/rollcall/row/0/" in r.url):
         page.keyboard.press("ArrowRight")
     expect(page.locator("#roll-row-0 input[value=late]")).to_be_checked()
     expect(page.locator("#roll-row-0")).to_contain_text("partial: required")
+    page.wait_for_load_state("networkidle")
     page.locator("#roll-row-0 input[value=late]").focus()
     with page.expect_response(lambda r: "/rollcall/row/0/" in r.url):
         page.keyboard.press("ArrowLeft")
