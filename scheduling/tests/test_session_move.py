@@ -87,7 +87,9 @@ def test_a_series_change_applies_to_future_non_exception_occurrences_only(site, 
         by=supervisor,
         blocks=[
             BlockSpec(id=group.pk, start_time=time(8, 30), end_time=time(10), kind="group", room=room),
-            BlockSpec(id=skills.pk, start_time=time(10, 15), end_time=time(11, 45), kind="skills", room=room),
+            # Clear of the old 09:00 group block: today's occurrence may be in progress (left as it
+            # was), and a moved block must not overlap it whatever the time of day the test runs.
+            BlockSpec(id=skills.pk, start_time=time(12, 15), end_time=time(13, 45), kind="skills", room=room),
         ],
     )
     future = TherapySession.objects.filter(track=track, block=group, starts_at__gte=timezone.now(), is_exception=False)
