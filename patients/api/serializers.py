@@ -7,6 +7,7 @@ from rest_framework import serializers
 from users.api.base import OutputSerializer
 
 from ..models import Consent, Disclosure, Episode, Patient
+from ..services import PATIENT_FIELDS
 
 
 class PatientOutput(OutputSerializer):
@@ -22,35 +23,7 @@ class PatientOutput(OutputSerializer):
             "mrn",
             "site",
             "display_name",
-            "legal_first_name",
-            "legal_last_name",
-            "preferred_name",
-            "pronouns",
-            "date_of_birth",
-            "sex_at_birth",
-            "gender_identity",
-            "phone",
-            "email",
-            "address",
-            "language",
-            "emergency_contact_name",
-            "emergency_contact_relationship",
-            "emergency_contact_phone",
-            "payer_name",
-            "payer_member_id",
-            "primary_counselor",
-            "preferred_channel",
-            "sms_opt_in",
-            "sms_opt_in_on",
-            "sms_opt_in_source",
-            "sms_number",
-            "email_opt_in",
-            "email_opt_in_on",
-            "voicemail_allowed",
-            "household_message_allowed",
-            "safe_hours_start",
-            "safe_hours_end",
-            "confidential_contact",
+            *PATIENT_FIELDS,
             "created_at",
             "updated_at",
         ]
