@@ -258,6 +258,18 @@ def any_flag_q() -> Q:
     )
 
 
+def has_flag(episode) -> bool:
+    """``any_flag_q`` for a row already fetched from ``caseload()``."""
+    return bool(
+        episode.safety
+        or episode.no_shows
+        or episode.under_last_week
+        or episode.plan_due
+        or episode.reassess_due
+        or episode.unsigned
+    )
+
+
 def caseload_counts(site, window: Window, *, counselor=None) -> dict[str, int]:
     """PHI-free totals of a caseload: patients, patients with any flag, with a safety alert. One query."""
     # Grouped on a constant rather than .aggregate(): aggregating over subquery annotations

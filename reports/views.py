@@ -30,7 +30,7 @@ from users.permissions import has_capability, sites_visible_to
 
 from . import dashboard as measures
 from .caseload import caseload as caseload_rows
-from .caseload import caseload_counts, window_for
+from .caseload import has_flag, window_for
 from .charts import bar_chart
 from .discharge import discharge_summary_draft
 from .exports import csv_response
@@ -134,7 +134,6 @@ def caseload(request: HttpRequest) -> HttpResponse:
             ),
         )
     record(Action.VIEW, request=request, site=site, object_type="reports.Caseload", changes={"shown": shown})
-    counts = caseload_counts(site, window, counselor=request.user if scope == "mine" else None)
     return render(
         request,
         "reports/caseload.html",
@@ -144,7 +143,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "may_see_site": may_see_site,
             "site": site,
             "window": window,
-            "flagged": counts["flagged"],
+            # Counted from the rows already fetched, not by running the caseload query again.
+            "flagged": sum(1 for e in rows if has_flag(e)),
             "no_show_days": (timezone.now() - window.no_show_since).days,
         },
     )

@@ -104,6 +104,15 @@ class Row:
         return value or ""
 
     @property
+    def minutes(self):
+        value = self.form["minutes"].value()
+        return "" if value is None else value
+
+    @property
+    def late_cancel(self) -> bool:
+        return bool(self.form["late_cancel"].value())
+
+    @property
     def is_partial(self) -> bool:
         return self.status in (AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
 
@@ -159,6 +168,9 @@ def _rollcall_context(request, session, rows, **extra) -> dict:
         "session": session,
         "site": session.site,
         "rows": rows,
+        # The row template writes the inputs itself: one widget render per status per row was
+        # most of the page's time (docs/benchmarks.md).
+        "statuses": AttendanceStatus.choices,
         "length": services.session_minutes(session),
         "can_write": can_take_roll(request.user, session),
         "can_note": has_capability(request.user, session.site_id, "clinical.write"),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.models import Action, AuditEvent
 from notifications.models import Alert, AlertKind, Severity
 from patients.models import Episode, Patient, site_today
-from reports.caseload import caseload, caseload_counts, window_for
+from reports.caseload import caseload, caseload_counts, has_flag, window_for
 from scheduling.models import Enrollment
 from scheduling.tests.factories import make_episode
 from sessions.models import ProgressNote
@@ -107,6 +107,18 @@ def test_the_whole_site_includes_other_counselors_patients_but_no_other_site(wor
 def test_counts_have_no_names(world):
     counts = caseload_counts(world["site"], _window(world["site"]), counselor=world["clinician"])
     assert counts == {"patients": 4, "flagged": 3, "safety": 1}
+
+
+def test_the_row_flag_test_agrees_with_the_counting_query(world):
+    # The caseload page counts flagged rows in Python; the home page counts them in SQL.
+    for counselor in (world["clinician"], None):
+        rows = list(caseload(world["site"], _window(world["site"]), counselor=counselor))
+        counts = caseload_counts(world["site"], _window(world["site"]), counselor=counselor)
+        assert counts["flagged"] == sum(1 for e in rows if has_flag(e))
+        assert counts["patients"] == len(rows)
+    assert [has_flag(e) for e in caseload(world["site"], _window(world["site"]), counselor=world["clinician"])] == [
+        True, True, True, False
+    ]  # fmt: skip
 
 
 def test_the_query_is_one_for_one_patient_or_fifty(site, make_staff):
