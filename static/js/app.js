@@ -15,3 +15,24 @@
   });
   arm();
 })();
+
+// Narrow screens (a tablet at roll-call): the main navigation folds behind a "Menu" button so
+// the page starts at the top. Without script, or on wide screens, every link stays visible.
+(function () {
+  "use strict";
+  var nav = document.getElementById("mainnav");
+  if (!nav) { return; }
+  var button = nav.querySelector(".navtoggle");
+  var narrow = window.matchMedia("(max-width: 63.99rem)");
+  function setOpen(open) {
+    nav.classList.toggle("collapsed", !open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  function fit() {
+    button.hidden = !narrow.matches;
+    setOpen(!narrow.matches);
+  }
+  button.addEventListener("click", function () { setOpen(nav.classList.contains("collapsed")); });
+  if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+  fit();
+})();
