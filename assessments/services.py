@@ -401,6 +401,75 @@ def placement_update(*, placement: Placement, by: User, **fields) -> Placement:
     return placement
 
 
+@transaction.atomic
+def placement_decide(
+    *, placement: Placement, by: User, actual_level: str, override_reason: str = "", override_note: str = ""
+) -> Placement:
+    """Record the level of care actually decided on a draft (DOMAIN.md §3.1 rule 6).
+
+    The six ratings must be in (the decision is made against the stored recommendation). An
+    actual level that differs from the recommended one is an override: it needs a reason code
+    and a note, and under ``PLACEMENT_COSIGN`` it may make the signature await a supervisor.
+    When the levels agree, any earlier override reason and note are cleared. Signing remains a
+    separate step (``placement_sign``).
+    """
+    if not has_capability(by, placement.site_id, "clinical.write"):
+        raise PermissionDenied
+    placement = _locked_draft(placement)
+    errors: dict[str, str] = {}
+    for n, value in placement.ratings.items():
+        if value is None:
+            errors[f"d{n}_rating"] = f"D{n}: rate this dimension (0-4) before deciding the level of care."
+    if actual_level not in {code for code, _ in Placement._meta.get_field("actual_level").choices}:
+        errors["actual_level"] = "Choose the level of care actually decided."
+    if errors:
+        raise ValidationError(errors)
+    before = _placement_snapshot(placement)
+    _recompute(placement)
+    override_note = (override_note or "").strip()
+    if actual_level != placement.recommended_level:
+        if override_reason not in {code for code, _ in rules.OVERRIDE_REASONS}:
+            errors["override_reason"] = (
+                f"The actual level ({actual_level}) differs from the recommended level "
+                f"({placement.recommended_level}): choose a reason."
+            )
+        if not override_note:
+            errors["override_note"] = "Explain the override in a few words."
+        if errors:
+            raise ValidationError(errors)
+    else:
+        override_reason, override_note = "", ""
+    _apply(
+        placement, {"actual_level": actual_level, "override_reason": override_reason, "override_note": override_note}
+    )
+    placement.full_clean()
+    placement.save(
+        update_fields=[
+            "actual_level",
+            "override_reason",
+            "override_note",
+            "recommendation",
+            "rule_set",
+            "recommended_level",
+            "updated_at",
+        ]
+    )
+    after = _placement_snapshot(placement)
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=placement.site_id,
+        patient=placement.patient,
+        obj=placement,
+        reason="decision",
+        changes={
+            "before": {k: v for k, v in before.items() if after[k] != v},
+            "after": {k: v for k, v in after.items() if before[k] != v},
+        },
+    )
+    return placement
+
+
 def cosign_policy() -> str:
     """``PLACEMENT_COSIGN``: "never", "overrides" (default) or "always".
 

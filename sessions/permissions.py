@@ -5,18 +5,21 @@ Sessions and notes of a site the user is not a member of answer 404. At a member
   ``clinical.write`` (record); anyone else 403;
 - notes: ``clinical.view`` to read, ``clinical.write`` to write. Intake coordinators never read
   progress notes (403), even for a session they helped run;
-- co-signing needs ``note.cosign``.
+- co-signing needs ``note.cosign``;
+- a group note's part about one attendee (and an addendum about that part) is shown only to
+  someone who may see that patient (``patients_visible_to``), whatever they may see of the note.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from patients.permissions import patients_visible_to
 from scheduling.models import TherapySession
 from users.permissions import get_for_user, has_capability, site_ids_for
 
-from .models import Attendance, GroupNote, ProgressNote
+from .models import Attendance, GroupNote, GroupNoteEntry, NoteAddendum, ProgressNote
 
 
 def _member_sites(user) -> set[int]:
@@ -54,6 +57,21 @@ def progress_notes_visible_to(user) -> QuerySet[ProgressNote]:
 
 def group_notes_visible_to(user) -> QuerySet[GroupNote]:
     return GroupNote.objects.filter(site_id__in=site_ids_for(user, "clinical.view"))
+
+
+def group_note_entries_visible_to(user) -> QuerySet[GroupNoteEntry]:
+    """Attendee parts of the group notes the user may read, about patients the user may see."""
+    return GroupNoteEntry.objects.filter(
+        group_note__site_id__in=site_ids_for(user, "clinical.view"), patient__in=patients_visible_to(user)
+    )
+
+
+def group_note_addenda_visible_to(user) -> QuerySet[NoteAddendum]:
+    """Addenda of group notes: about the shared part, or about a part the user may see."""
+    return NoteAddendum.objects.filter(
+        Q(entry__isnull=True) | Q(entry__in=group_note_entries_visible_to(user)),
+        group_note__site_id__in=site_ids_for(user, "clinical.view"),
+    )
 
 
 def _get_note(model, user, public_id, *, write: bool):

@@ -3,7 +3,9 @@
 The schema comes from the running app (drf-spectacular); every operation is exercised with a
 handful of generated requests (valid and invalid) carrying that role's token, against a
 clinic that has one of every record. Checks: no 5xx, and every documented response matches
-its schema. Bounded: ``MAX_EXAMPLES`` per operation and role.
+its schema. Bounded: ``MAX_EXAMPLES`` per operation and role. The clinic also holds a signed
+group note awaiting co-signature (with an addendum) and a signed placement awaiting its
+co-sign, so the lists and the co-sign queue answer with real rows to check against the schema.
 """
 
 from __future__ import annotations
@@ -42,9 +44,44 @@ def in_process(monkeypatch):
     request_finished.connect(close_old_connections)
 
 
+def add_signed_records(world) -> None:
+    """A supervisee's signed group note (with an addendum about one part) and a counselor's
+    override placement, both awaiting a supervisor."""
+    from assessments import services as assessment_services
+    from sessions import services as session_services
+
+    clinician, supervisor = world.staff[Role.CLINICIAN], world.staff[Role.SUPERVISOR]
+    session_services.cosign_requirement_set(user=clinician, site=world.site, required=True, by=supervisor)
+    note = session_services.group_note_start(session=world.objects["session"], by=clinician)
+    parts = {
+        str(e.public_id): {f: "Observed." for f in ("participation", "response", "progress", "risk_observations")}
+        for e in note.entries.all()
+    }
+    note = session_services.group_note_update(
+        note=note, by=clinician, version=note.version, shared={"interventions": "MI"}, entries=parts
+    )
+    note = session_services.note_sign(note=note, by=clinician)
+    session_services.note_add_addendum(
+        note=note, by=clinician, reason="Late entry", text="Follow-up call made.", entry=note.entries.first()
+    )
+    ratings = {"d1_rating": 0, "d2_rating": 1, "d3_rating": 1, "d4_rating": 2, "d5_rating": 2, "d6_rating": 1}
+    placement = assessment_services.placement_create(
+        patient=world.objects["patient"], by=clinician, placement_type="initial", **ratings
+    )
+    placement = assessment_services.placement_decide(
+        placement=placement,
+        by=clinician,
+        actual_level="2.5",
+        override_reason="CLINICAL_JUDGMENT",
+        override_note="Two recent lapses.",
+    )
+    assessment_services.placement_sign(placement=placement, by=clinician)
+
+
 @pytest.mark.parametrize("role", [*ROLES, "anonymous", "other_site"])
 def test_every_operation_as(role, in_process):
     world = build_world()
+    add_signed_records(world)
     if role == "anonymous":
         headers = {}
         schema_user = world.staff[Role.CLINICIAN]

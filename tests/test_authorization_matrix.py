@@ -196,6 +196,7 @@ def kwargs_for(name: str, converters: dict, w) -> dict:
         "session_id": o["session"].public_id,
         "enrollment_id": o["enrollment"].public_id,
         "note_id": o["note"].public_id,
+        "group_note_id": o["group_note"].public_id,
         "response_id": o["response"].public_id,
         "placement_id": o["placement"].public_id,
         "alert_id": o["alert"].public_id,
@@ -341,7 +342,13 @@ def test_print_observed_table():
                 api = name.startswith("api:") and name not in {"api:schema", "api:docs", "api:redoc"}
                 status = client_for(w, Role.SUPERVISOR, api=api).get(url).status_code
                 methods[name] = "POST" if status == 405 else "GET"
-                if name in {"api:patient-update", "api:note-update", "api:plan-update"}:
+                if name in {
+                    "api:patient-update",
+                    "api:note-update",
+                    "api:plan-update",
+                    "api:group-note-update",
+                    "api:placement-update",
+                }:
                     methods[name] = "PATCH"
             got = probe(w, column, name, converters, methods[name])
             observed.setdefault(name, []).append(got)
@@ -389,7 +396,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api:note-create": ("POST", "login ok ok ok ok ok"),
     "api:note-detail": ("GET", "login 403 ok ok ok 403"),
     "api:note-list": ("GET", "login 403 ok ok ok 403"),
-    "api:note-sign": ("POST", "login 403 ok ok 403 403"),
+    # Only the author signs a note: a supervisor who did not write it is refused (403).
+    "api:note-sign": ("POST", "login 403 ok 403 403 403"),
     "api:note-update": ("PATCH", "login 403 ok ok 403 403"),
     "api:patient-create": ("POST", "login ok ok ok ok ok"),
     "api:patient-detail": ("GET", "login ok ok ok ok 404"),
@@ -547,4 +555,24 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "scheduling:roster_remove": ("POST", "login 404 404 404 403 403"),
     "scheduling:staff_availability": ("GET", "login 403 ok ok ok ok"),
     "scheduling:track_deactivate": ("GET", "login 403 403 ok ok ok"),
+    # Group notes, co-signatures, addenda and placement writes over the API. The probed group
+    # note, progress note and placement are drafts written by the clinician: co-signing them
+    # is 409 ("ok") for a supervisor, adding an addendum 409 for those who may write, signing
+    # 400 (parts missing) for the author and 403 for anyone else; decide/sign with an empty
+    # body are 400 for those who may write; PATCH without If-Match on a group note is 428.
+    "api:cosign-queue": ("GET", "login 403 403 ok 403 403"),
+    "api:group-note-addendum": ("POST", "login 403 ok ok 403 403"),
+    "api:group-note-cosign": ("POST", "login 403 403 ok 403 403"),
+    "api:group-note-create": ("POST", "login ok ok ok ok ok"),
+    "api:group-note-detail": ("GET", "login 403 ok ok ok 403"),
+    "api:group-note-list": ("GET", "login 403 ok ok ok 403"),
+    "api:group-note-sign": ("POST", "login 403 ok 403 403 403"),
+    "api:group-note-update": ("PATCH", "login 403 ok ok 403 403"),
+    "api:note-addendum": ("POST", "login 403 ok ok 403 403"),
+    "api:note-cosign": ("POST", "login 403 403 ok 403 403"),
+    "api:placement-cosign": ("POST", "login 404 403 ok 403 404"),
+    "api:placement-create": ("POST", "login ok ok ok ok ok"),
+    "api:placement-decide": ("POST", "login 404 ok ok 403 404"),
+    "api:placement-sign": ("POST", "login 404 ok ok 403 404"),
+    "api:placement-update": ("PATCH", "login 404 ok ok 403 404"),
 }

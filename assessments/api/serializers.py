@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from users.api.base import OutputSerializer
 
-from ..models import AssessmentResponse, Placement
+from ..models import NOTE_FIELDS, RATING_FIELDS, AssessmentResponse, Placement
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "boolean"}], "nullable": True})
@@ -77,10 +77,20 @@ class ResponseOutput(OutputSerializer):
 
 
 class PlacementOutput(OutputSerializer):
+    """A placement: ratings, the stored recommendation (IOP-RS-1 output, frozen at signing),
+    the decision with any override, and the signature and co-signature."""
+
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     episode = serializers.UUIDField(source="episode.public_id", read_only=True, allow_null=True)
     recommendation = serializers.DictField(read_only=True)
+    suggestions = serializers.DictField(
+        read_only=True, help_text="Decision support from the latest CIWA-Ar, COWS and C-SSRS when it was opened."
+    )
+    created_by = serializers.UUIDField(source="created_by.public_id", read_only=True)
+    signed_by = serializers.UUIDField(source="signed_by.public_id", read_only=True, allow_null=True)
+    cosigned_by = serializers.UUIDField(source="cosigned_by.public_id", read_only=True, allow_null=True)
+    is_override = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Placement
@@ -89,21 +99,25 @@ class PlacementOutput(OutputSerializer):
             "patient",
             "episode",
             "placement_type",
-            "d1_rating",
-            "d2_rating",
-            "d3_rating",
-            "d4_rating",
-            "d5_rating",
-            "d6_rating",
+            *RATING_FIELDS,
+            *NOTE_FIELDS,
             "imminent_danger",
+            "suggestions",
             "recommendation",
             "rule_set",
             "recommended_level",
             "actual_level",
+            "is_override",
             "override_reason",
             "override_note",
             "status",
+            "created_by",
+            "signed_by",
             "signed_at",
+            "cosign_required",
+            "cosigned_by",
             "cosigned_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields

@@ -1,9 +1,14 @@
 """Assessments over the API: responses (list, read, record), a scoring endpoint that saves
-nothing, placements (list, read) and the IOP-RS-1 recommendation (saves nothing either).
+nothing, the IOP-RS-1 recommendation (saves nothing either), and placements: list, read,
+create a draft (ratings → stored recommendation), change a draft's ratings, decide the actual
+level (an override needs a reason and a note), sign, co-sign.
 
 Scoring and recommending go through ``assessments.instruments.score`` and
 ``assessments.placement.recommend`` exactly as the pages do; recording goes through
-``assessments.services.assessment_record`` (which raises safety alerts).
+``assessments.services.assessment_record`` (which raises safety alerts); placements through
+``placement_create``, ``placement_update``, ``placement_decide``, ``placement_sign`` and
+``placement_cosign``, which audit every write. A signed placement (or one awaiting its
+co-sign) never changes again: every change to it answers 409.
 """
 
 from __future__ import annotations
@@ -16,20 +21,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.permissions import get_patient_for_user
-from users.api.base import ERRORS_READ, ERRORS_WRITE, AuditedListApi, audit_view
-from users.permissions import any_capability, site_ids_for
+from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, AuditedListApi, Conflict, audit_view
+from users.permissions import any_capability, has_capability, site_ids_for
 
 from .. import placement, services
 from ..instruments import INSTRUMENTS, score
 from ..models import (
+    ACTUAL_LEVEL_CHOICES,
     INSTRUMENT_CHOICES,
+    NOTE_FIELDS,
+    RATING_FIELDS,
     AssessmentResponse,
     Placement,
     PlacementStatus,
+    PlacementType,
     ResponseContext,
     ResponseStatus,
 )
-from ..permissions import get_placement_for_user, get_response_for_user, placements_visible_to, responses_visible_to
+from ..permissions import (
+    get_patient_for_clinical,
+    get_placement_for_user,
+    get_response_for_user,
+    placements_visible_to,
+    responses_visible_to,
+)
 from .serializers import AnswerField, PlacementOutput, ResponseOutput, ScoreOutput
 
 TAG = ["assessments"]
@@ -157,7 +172,9 @@ class PlacementListApi(AuditedListApi):
     def scoped_queryset(self):
         if not site_ids_for(self.request.user, "clinical.view"):
             raise PermissionDenied
-        return placements_visible_to(self.request.user).select_related("patient", "episode")
+        return placements_visible_to(self.request.user).select_related(
+            "patient", "episode", "created_by", "signed_by", "cosigned_by"
+        )
 
 
 class PlacementDetailApi(APIView):
@@ -206,3 +223,161 @@ class PlacementRecommendApi(APIView):
         data.is_valid(raise_exception=True)
         result = placement.recommend(data.validated_data["ratings"], data.validated_data["imminent_danger"])
         return Response(result.to_dict())
+
+
+# --- placement writes ---------------------------------------------------------------------------------
+
+LOCKED = "This placement is signed and cannot be changed. Record a new placement instead."
+
+
+def _rating():
+    return serializers.IntegerField(min_value=0, max_value=4, required=False, allow_null=True)
+
+
+def _dimension_note():
+    return serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class PlacementRatingsInput(serializers.Serializer):
+    """The dimensional ratings (0–4, null while not rated) with a note per dimension, and the
+    ``imminent_danger`` flag. Every change recomputes the stored recommendation."""
+
+    placement_type = serializers.ChoiceField(choices=PlacementType.choices, required=False)
+    imminent_danger = serializers.BooleanField(required=False)
+    d1_rating, d2_rating, d3_rating, d4_rating, d5_rating, d6_rating = (_rating() for _ in RATING_FIELDS)
+    d1_note, d2_note, d3_note, d4_note, d5_note, d6_note = (_dimension_note() for _ in NOTE_FIELDS)
+
+
+def _placement_response(placement, code=status.HTTP_200_OK) -> Response:
+    fresh = Placement.objects.select_related("patient", "episode", "created_by", "signed_by", "cosigned_by").get(
+        pk=placement.pk
+    )
+    return Response(PlacementOutput(fresh).data, status=code)
+
+
+def _draft_for_write(request, placement_id) -> Placement:
+    placement = get_placement_for_user(request.user, placement_id, write=True)
+    if not placement.is_draft:
+        raise Conflict(LOCKED)
+    return placement
+
+
+class PlacementCreateApi(APIView):
+    """Open a draft placement for a patient with the ratings known so far; the IOP-RS-1
+    recommendation is computed and stored as soon as all six are rated. ``imminent_danger``
+    left out takes the decision-support value (the latest C-SSRS screen at high risk)."""
+
+    class Input(PlacementRatingsInput):
+        patient = serializers.UUIDField()
+        placement_type = serializers.ChoiceField(choices=PlacementType.choices)
+        episode = serializers.UUIDField(
+            required=False, allow_null=True, default=None, help_text="Defaults to the patient's open episode."
+        )
+
+    @extend_schema(
+        tags=TAG, operation_id="placements_create", request=Input, responses={201: PlacementOutput, **ERRORS_WRITE}
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        patient = get_patient_for_clinical(request.user, fields.pop("patient"), capability="clinical.write")
+        episode_id = fields.pop("episode")
+        episode = None
+        if episode_id is not None:
+            episode = patient.episodes.filter(public_id=episode_id).first()
+            if episode is None:
+                raise serializers.ValidationError({"episode": ["No such episode of this patient."]})
+        if "imminent_danger" not in fields:
+            fields["imminent_danger"] = services.placement_suggestions(patient)["imminent_danger"]
+        placement_obj = services.placement_create(patient=patient, by=request.user, episode=episode, **fields)
+        return _placement_response(placement_obj, status.HTTP_201_CREATED)
+
+
+class PlacementUpdateApi(APIView):
+    """Change a draft's type, ratings, dimension notes or danger flag; the recommendation is
+    recomputed. A signed placement answers 409."""
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="placements_update",
+        request=PlacementRatingsInput,
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+    )
+    def patch(self, request, placement_id):
+        placement_obj = _draft_for_write(request, placement_id)
+        data = PlacementRatingsInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if data.validated_data:
+            placement_obj = services.placement_update(placement=placement_obj, by=request.user, **data.validated_data)
+        return _placement_response(placement_obj)
+
+
+class PlacementDecideApi(APIView):
+    """Record the level actually decided. If it differs from the recommended level it is an
+    override: ``override_reason`` and ``override_note`` are then required (400 naming them).
+    Under ``PLACEMENT_COSIGN`` an override (or every placement) by a signer who is not a
+    supervisor then awaits a supervisor's co-sign once signed."""
+
+    class Input(serializers.Serializer):
+        actual_level = serializers.ChoiceField(choices=ACTUAL_LEVEL_CHOICES)
+        override_reason = serializers.ChoiceField(
+            choices=placement.OVERRIDE_REASONS, required=False, allow_blank=True, default=""
+        )
+        override_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="placements_decide",
+        request=Input,
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+    )
+    def post(self, request, placement_id):
+        placement_obj = _draft_for_write(request, placement_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        placement_obj = services.placement_decide(placement=placement_obj, by=request.user, **data.validated_data)
+        return _placement_response(placement_obj)
+
+
+class PlacementSignApi(APIView):
+    """Sign a draft: all six ratings and the decided level are required (and a reason and note
+    for an override). The recommendation is frozen with the signature. The placement is then
+    signed, or awaits a supervisor's co-sign (``PLACEMENT_COSIGN``); either way it is immutable."""
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="placements_sign",
+        request=None,
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+    )
+    def post(self, request, placement_id):
+        placement_obj = _draft_for_write(request, placement_id)
+        placement_obj = services.placement_sign(placement=placement_obj, by=request.user)
+        return _placement_response(placement_obj)
+
+
+class PlacementCosignApi(APIView):
+    """A clinical supervisor of the placement's site (not its signer) co-signs a placement
+    awaiting it (409 for any other)."""
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="placements_cosign",
+        request=None,
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+    )
+    def post(self, request, placement_id):
+        placement_obj = get_placement_for_user(request.user, placement_id)
+        site = placement_obj.site_id
+        if not (
+            has_capability(request.user, site, "placement.override")
+            or has_capability(request.user, site, "note.cosign")
+        ):
+            raise PermissionDenied("Only a clinical supervisor of this site co-signs placements.")
+        if placement_obj.status != PlacementStatus.AWAITING_COSIGN:
+            raise Conflict("This placement is not awaiting a co-sign.")
+        if placement_obj.signed_by_id == request.user.pk:
+            raise PermissionDenied("You signed this placement; another supervisor co-signs it.")
+        placement_obj = services.placement_cosign(placement=placement_obj, by=request.user)
+        return _placement_response(placement_obj)

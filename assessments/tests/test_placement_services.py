@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from assessments import placement as rules
@@ -242,3 +242,53 @@ def test_discrepancies_list_decided_overrides_only(patient, counselor, superviso
     )
     _draft(patient, counselor, actual_level="1")  # an unsigned draft is not a decision
     assert list(Placement.objects.discrepant()) == [override]
+
+
+# --- placement_decide ------------------------------------------------------------------------------
+
+
+def test_deciding_an_override_needs_its_reason_and_note_at_once(patient, counselor):
+    placement = _draft(patient, counselor)
+    with pytest.raises(ValidationError) as exc:
+        services.placement_decide(placement=placement, by=counselor, actual_level="2.5")
+    assert set(exc.value.message_dict) == {"override_reason", "override_note"}
+    placement.refresh_from_db()
+    assert placement.actual_level == ""
+    decided = services.placement_decide(
+        placement=placement,
+        by=counselor,
+        actual_level="2.5",
+        override_reason="CLINICAL_JUDGMENT",
+        override_note="  Two lapses this month.  ",
+    )
+    assert (decided.actual_level, decided.override_note) == ("2.5", "Two lapses this month.")
+    assert decided.is_override and decided.status == PlacementStatus.DRAFT
+    event = AuditEvent.objects.filter(action=Action.UPDATE, object_id=str(placement.public_id)).latest("id")
+    assert event.reason == "decision" and event.changes["after"]["actual_level"] == "2.5"
+
+
+def test_deciding_the_recommended_level_clears_an_earlier_override(patient, counselor):
+    placement = _draft(patient, counselor)
+    services.placement_decide(
+        placement=placement, by=counselor, actual_level="2.5", override_reason="WAITLIST", override_note="Waitlist."
+    )
+    agreed = services.placement_decide(
+        placement=placement, by=counselor, actual_level="2.1", override_reason="WAITLIST", override_note="Waitlist."
+    )
+    assert (agreed.override_reason, agreed.override_note, agreed.is_override) == ("", "", False)
+
+
+def test_deciding_needs_all_ratings_and_a_known_level(patient, counselor):
+    placement = services.placement_create(patient=patient, by=counselor, placement_type="initial", d1_rating=1)
+    with pytest.raises(ValidationError) as exc:
+        services.placement_decide(placement=placement, by=counselor, actual_level="7")
+    assert {"d2_rating", "d6_rating", "actual_level"} <= set(exc.value.message_dict)
+
+
+def test_a_signed_placement_is_not_decided_again(patient, counselor, make_staff):
+    placement = services.placement_sign(placement=_draft(patient, counselor, actual_level="2.1"), by=counselor)
+    with pytest.raises(ValidationError):
+        services.placement_decide(placement=placement, by=counselor, actual_level="1")
+    director = make_staff(Role.DIRECTOR)
+    with pytest.raises(PermissionDenied):
+        services.placement_decide(placement=_draft(patient, counselor), by=director, actual_level="2.1")

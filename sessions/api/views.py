@@ -3,12 +3,15 @@
 Roll-call goes through ``sessions.services.attendance_record_roster`` (all rows or none).
 Notes use optimistic concurrency: GET returns ``ETag: "<version>"``; PUT/PATCH must send it
 back in ``If-Match`` (428 without it, 412 when the note changed since), and so may signing.
+A signed note is locked: changing or signing it again answers 409. Group notes are in
+``views_group``; co-signatures, the co-sign queue and addenda in ``views_signatures``.
 """
 
 from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,6 +19,7 @@ from rest_framework.views import APIView
 
 from patients.models import Patient
 from users.api.base import (
+    CONFLICT,
     ERRORS_READ,
     ERRORS_WRITE,
     IF_MATCH,
@@ -30,7 +34,7 @@ from users.api.base import (
 from users.permissions import site_ids_for
 
 from .. import services
-from ..models import Attendance, AttendanceStatus, NoteFormat, NoteStatus, ProgressNote
+from ..models import Attendance, AttendanceStatus, NoteAddendum, NoteFormat, NoteStatus, ProgressNote
 from ..permissions import (
     get_progress_note_for_user,
     get_session_for_rollcall,
@@ -160,11 +164,32 @@ class ProgressNoteListApi(AuditedListApi):
     def scoped_queryset(self):
         if not site_ids_for(self.request.user, "clinical.view"):
             raise PermissionDenied
-        return progress_notes_visible_to(self.request.user).select_related("session", "patient", "author")
+        return with_note_output(progress_notes_visible_to(self.request.user))
+
+
+def with_note_output(queryset):
+    """``queryset`` with what ``ProgressNoteOutput`` shows, in a fixed number of queries."""
+    addenda = NoteAddendum.objects.select_related("author", "entry").order_by("signed_at", "id")
+    return queryset.select_related("session", "patient", "author", "cosignature__cosigned_by").prefetch_related(
+        Prefetch("addenda", queryset=addenda)
+    )
+
+
+def load_progress_note(note) -> ProgressNote:
+    return with_note_output(ProgressNote.objects.filter(pk=note.pk)).get()
+
+
+def note_response(note, *, code=status.HTTP_200_OK) -> Response:
+    return with_etag(Response(ProgressNoteOutput(note).data, status=code), _etag(note))
 
 
 def _etag(note) -> str:
     return etag_for(note.version)
+
+
+def _require_author(request, note, message: str) -> None:
+    if note.author_id != request.user.pk:
+        raise PermissionDenied(message)
 
 
 class ProgressNoteDetailApi(APIView):
@@ -174,9 +199,9 @@ class ProgressNoteDetailApi(APIView):
         responses={200: ProgressNoteOutput, **ERRORS_READ},
     )
     def get(self, request, note_id):
-        note = get_progress_note_for_user(request.user, note_id)
+        note = load_progress_note(get_progress_note_for_user(request.user, note_id))
         audit_view(request, patient=note.patient, obj=note, site=note.site_id)
-        return with_etag(Response(ProgressNoteOutput(note).data), _etag(note))
+        return note_response(note)
 
 
 class ProgressNoteCreateApi(APIView):
@@ -201,11 +226,11 @@ class ProgressNoteCreateApi(APIView):
         if patient is None:
             raise serializers.ValidationError({"patient": ["No such patient at this session's site."]})
         note = services.progress_note_create(session=session, patient=patient, by=request.user, **fields)
-        return with_etag(Response(ProgressNoteOutput(note).data, status=status.HTTP_201_CREATED), _etag(note))
+        return note_response(load_progress_note(note), code=status.HTTP_201_CREATED)
 
 
 class ProgressNoteUpdateApi(APIView):
-    """Edit a draft. Requires ``If-Match`` with the ETag of the version edited."""
+    """Edit a draft (its author only). Requires ``If-Match`` with the ETag of the version edited."""
 
     class Input(serializers.Serializer):
         format = serializers.ChoiceField(choices=NoteFormat.choices, required=False)
@@ -220,6 +245,8 @@ class ProgressNoteUpdateApi(APIView):
             missing = {f: ["This field is required."] for f in ("format", "sections") if f not in data.validated_data}
             if missing:
                 raise serializers.ValidationError(missing)
+        if not note.is_signed:  # a signed note answers 409 from the service, whoever asks
+            _require_author(request, note, "Only the author edits a draft note.")
         note = services.progress_note_update(
             note=note,
             by=request.user,
@@ -227,14 +254,14 @@ class ProgressNoteUpdateApi(APIView):
             format=data.validated_data.get("format", note.format),
             sections=data.validated_data.get("sections", note.sections),
         )
-        return with_etag(Response(ProgressNoteOutput(note).data), _etag(note))
+        return note_response(load_progress_note(note))
 
     @extend_schema(
         tags=TAG_NOTES,
         operation_id="notes_replace",
         parameters=[IF_MATCH],
         request=Input,
-        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **PRECONDITIONS},
+        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT, **PRECONDITIONS},
     )
     def put(self, request, note_id):
         return self._update(request, note_id, partial=False)
@@ -244,24 +271,27 @@ class ProgressNoteUpdateApi(APIView):
         operation_id="notes_update",
         parameters=[IF_MATCH],
         request=Input,
-        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **PRECONDITIONS},
+        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT, **PRECONDITIONS},
     )
     def patch(self, request, note_id):
         return self._update(request, note_id, partial=True)
 
 
 class ProgressNoteSignApi(APIView):
-    """Sign a draft (its author only; every section filled in). ``If-Match`` is checked when sent."""
+    """Sign a draft (its author only; every section filled in). The note locks for good (409 on
+    any later change or second signature); corrections are addenda. ``If-Match`` is checked when sent."""
 
     @extend_schema(
         tags=TAG_NOTES,
         operation_id="notes_sign",
         parameters=[IF_MATCH],
         request=None,
-        responses={200: ProgressNoteOutput, **ERRORS_WRITE, 412: PRECONDITIONS[412]},
+        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT, 412: PRECONDITIONS[412]},
     )
     def post(self, request, note_id):
         note = get_progress_note_for_user(request.user, note_id, write=True)
         check_if_match(request, _etag(note), required=False)
+        if not note.is_signed:
+            _require_author(request, note, "Only the author signs a note; a supervisor co-signs it afterwards.")
         note = services.note_sign(note=note, by=request.user, version=note.version)
-        return with_etag(Response(ProgressNoteOutput(note).data), _etag(note))
+        return note_response(load_progress_note(note))

@@ -57,6 +57,13 @@ ERRORS_WRITE = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Validation failed: messages keyed by field name."),
     **ERRORS_READ,
 }
+# For writes to records that lock once signed.
+CONFLICT = {
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="The record's state does not allow this (for example it is already signed and locked).",
+    )
+}
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -100,13 +107,15 @@ class AuditedListApi(generics.ListAPIView):
     app's ``*_visible_to(user)``. After pagination, one audit event names the patients shown.
 
     Subclasses set ``audit_object_type`` and ``patient_of`` (row → patient public id, or None
-    when the rows carry no patient data); ``queryset = Model.objects.none()`` and
+    when the rows carry no patient data) or ``patients_of`` (row → several patient public ids,
+    e.g. a group note's attendees); ``queryset = Model.objects.none()`` and
     ``scoped_queryset()`` (the user's rows).
     """
 
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
     audit_object_type: str = ""
     patient_of: Callable | None = None
+    patients_of: Callable | None = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
@@ -117,13 +126,13 @@ class AuditedListApi(generics.ListAPIView):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = list(page if page is not None else queryset)
+        shown = None
         if self.patient_of is not None:
-            audit_listing(
-                request,
-                object_type=self.audit_object_type,
-                patient_ids=[type(self).patient_of(row) for row in rows],
-                site=self.audit_site(),
-            )
+            shown = [type(self).patient_of(row) for row in rows]
+        elif self.patients_of is not None:
+            shown = [pid for row in rows for pid in type(self).patients_of(row)]
+        if shown is not None:
+            audit_listing(request, object_type=self.audit_object_type, patient_ids=shown, site=self.audit_site())
         data = self.get_serializer(rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 

@@ -21,6 +21,24 @@ def _conflict_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
+def _locked_classes() -> tuple[type, ...]:
+    """Refusals because a record is signed and locked (a note, a placement): 409, not 400."""
+    classes: list[type] = []
+    try:
+        from sessions.models import SignedNoteLocked
+
+        classes.append(SignedNoteLocked)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from assessments.models import ImmutableRecord
+
+        classes.append(ImmutableRecord)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(classes)
+
+
 def _stale_classes() -> tuple[type, ...]:
     classes: list[type] = []
     try:
@@ -35,9 +53,13 @@ def _stale_classes() -> tuple[type, ...]:
 def exception_handler(exc, context):
     """Services raise Django's ValidationError; the API answers it as a 400 naming the fields.
 
-    A booking conflict (room or facilitator already held) is 409; a stale note edit is 412.
+    A booking conflict (room or facilitator already held) and a change to a signed, locked
+    record are 409; a stale note edit is 412.
     """
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, _locked_classes()):
+        messages = exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
+        exc = Conflict(detail=" ".join(messages))
+    elif isinstance(exc, DjangoValidationError):
         if isinstance(exc, _conflict_classes()):
             exc = Conflict(detail=" ".join(exc.messages))
         elif isinstance(exc, _stale_classes()):
