@@ -398,7 +398,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "users.api.permissions.HasMFA"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "users.api.exception_handlers.exception_handler",
+    "EXCEPTION_HANDLER": "iop.api_exceptions.exception_handler",
     # drf-spectacular, naming nested Input serializers after their view (users/api/schema.py).
     "DEFAULT_SCHEMA_CLASS": "users.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
