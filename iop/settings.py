@@ -375,12 +375,15 @@ CELERY_BEAT_SCHEDULE["notifications-outbox-dispatch"] = {
     "task": "notifications.tasks.outbox_dispatch_due_task",
     "schedule": 15,
 }
-CELERY_BEAT_SCHEDULE["notifications-reminders-plan"] = {
-    "task": "notifications.tasks.reminders_plan_task",
+# Reminders are planned by scheduling and the due-work alerts raised by reports; both hand what
+# they make to the outbox. (The entries "notifications-reminders-plan" and
+# "notifications-staff-alerts" are gone: migration notifications 0003 removes their rows.)
+CELERY_BEAT_SCHEDULE["scheduling-reminders-plan"] = {
+    "task": "scheduling.tasks.reminders_plan_task",
     "schedule": 15 * 60,
 }
-CELERY_BEAT_SCHEDULE["notifications-staff-alerts"] = {
-    "task": "notifications.tasks.staff_alerts_sweep_task",
+CELERY_BEAT_SCHEDULE["reports-due-work-alerts"] = {
+    "task": "reports.tasks.due_work_sweep_task",
     "schedule": 3600,
 }
 CELERY_BEAT_SCHEDULE["notifications-staff-digest"] = {
