@@ -19,6 +19,7 @@ v1 = [
     path("", include("assessments.api.urls")),
     path("", include("plans.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("reports.api.urls")),
 ]
 urlpatterns = [
     path("v1/", include(v1)),

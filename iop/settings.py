@@ -375,12 +375,15 @@ CELERY_BEAT_SCHEDULE["notifications-outbox-dispatch"] = {
     "task": "notifications.tasks.outbox_dispatch_due_task",
     "schedule": 15,
 }
-CELERY_BEAT_SCHEDULE["notifications-reminders-plan"] = {
-    "task": "notifications.tasks.reminders_plan_task",
+# Reminders are planned by scheduling and the due-work alerts raised by reports; both hand what
+# they make to the outbox. (The entries "notifications-reminders-plan" and
+# "notifications-staff-alerts" are gone: migration notifications 0003 removes their rows.)
+CELERY_BEAT_SCHEDULE["scheduling-reminders-plan"] = {
+    "task": "scheduling.tasks.reminders_plan_task",
     "schedule": 15 * 60,
 }
-CELERY_BEAT_SCHEDULE["notifications-staff-alerts"] = {
-    "task": "notifications.tasks.staff_alerts_sweep_task",
+CELERY_BEAT_SCHEDULE["reports-due-work-alerts"] = {
+    "task": "reports.tasks.due_work_sweep_task",
     "schedule": 3600,
 }
 CELERY_BEAT_SCHEDULE["notifications-staff-digest"] = {
@@ -398,7 +401,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "users.api.permissions.HasMFA"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "users.api.exception_handlers.exception_handler",
+    "EXCEPTION_HANDLER": "iop.api_exceptions.exception_handler",
     # drf-spectacular, naming nested Input serializers after their view (users/api/schema.py).
     "DEFAULT_SCHEMA_CLASS": "users.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],

@@ -6,5 +6,5 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Reminders and alerts"
 
     def ready(self) -> None:
-        # Register the send-time context builders and the configuration check.
-        from . import checks, reminders, staff  # noqa: F401
+        # Register the digest's send-time context builder and the configuration check.
+        from . import checks, staff  # noqa: F401

@@ -146,6 +146,12 @@ BUILDERS: dict[str, Callable[[OutboundMessage], dict]] = {}
 
 
 def context_builder(template_key: str):
+    """Register the send-time check and variables of one template key. This is how the apps
+    above this one check their own facts at send time without this app reading them (the
+    ``session_reminder`` builder is ``scheduling.reminders``'s: is the session still on, at
+    that time, with the patient expected?). Register from the app's ``AppConfig.ready`` so
+    every web and worker process has it."""
+
     def register(fn):
         BUILDERS[template_key] = fn
         return fn
@@ -211,6 +217,7 @@ def enqueue(
     staff=None,
     context: dict | None = None,
     revive: bool = False,
+    reschedule: bool = False,
     dispatch_now: bool = False,
 ) -> tuple[OutboundMessage, bool]:
     """Write one outbox row in the caller's transaction, or return the existing one.
@@ -218,9 +225,10 @@ def enqueue(
     ``cause`` names what made the message (``session:<uuid>:<start>``, ``alert:<uuid>``);
     with the recipient, channel and ``kind`` it forms the unique idempotency key. ``context`` is
     ids only (checked). ``revive`` re-opens a *cancelled* row with the same key (a session moved
-    back to its old time); sent or failed rows are never re-opened. ``dispatch_now`` asks for a
-    sweep right after commit (urgent staff notices) — best effort: if the broker is down the
-    row simply waits for the next sweep.
+    back to its old time); sent or failed rows are never re-opened. ``reschedule`` moves a still
+    *pending* row with the same key to ``due_at`` (the caller re-planned it). ``dispatch_now``
+    asks for a sweep right after commit (urgent staff notices) — best effort: if the broker is
+    down the row simply waits for the next sweep.
     """
     if channel not in Channel.values:
         raise ValueError(f"Unknown channel {channel!r}.")
@@ -251,6 +259,11 @@ def enqueue(
             status=MessageStatus.PENDING, due_at=due_at, attempts=0, last_error="", updated_at=timezone.now()
         )
         message.refresh_from_db()
+    elif not created and reschedule and message.status == MessageStatus.PENDING and message.due_at != due_at:
+        if OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(
+            due_at=due_at, updated_at=timezone.now()
+        ):
+            message.due_at = due_at
     if dispatch_now and (created or message.status == MessageStatus.PENDING):
         transaction.on_commit(kick_dispatch)
     return message, created
@@ -265,6 +278,18 @@ def kick_dispatch() -> None:
         outbox_dispatch_due_task.apply_async(retry=False)
     except Exception:  # the broker is unreachable: beat's next sweep picks the row up
         logger.warning("outbox: could not ask for an immediate sweep; the next beat sweep will send it")
+
+
+def messages_for(*, template_key: str, cause_prefix: str = "", patient=None):
+    """The messages of one template whose cause starts with ``cause_prefix`` (and to ``patient``),
+    for a caller that reconciles what it enqueued; ``cancel_pending`` ends the ones it no longer
+    wants."""
+    messages = OutboundMessage.objects.filter(template_key=template_key)
+    if cause_prefix:
+        messages = messages.filter(cause__startswith=cause_prefix)
+    if patient is not None:
+        messages = messages.filter(patient=patient, recipient_kind=RecipientKind.PATIENT)
+    return messages
 
 
 def cancel_pending(queryset, *, code: str) -> int:

@@ -1,13 +1,15 @@
-"""Celery entry points for the outbox, reminders and staff notices.
+"""Celery entry points for the outbox and staff notices.
 
 Thin and safe to run twice: arguments are ids only (never names or text: they sit in Redis and in
 worker logs), and each task calls one service. Retries are not Celery's: a failed send moves the
-row's ``due_at`` forward and the next sweep picks it up (no long ETAs or countdowns).
+row's ``due_at`` forward and the next sweep picks it up (no long ETAs or countdowns). Reminder
+planning is ``scheduling.tasks.reminders_plan_task``; the due-work sweep is
+``reports.tasks.due_work_sweep_task``.
 """
 
 from celery import shared_task
 
-from . import outbox, reminders, staff
+from . import outbox, staff
 
 
 @shared_task(expires=60, ignore_result=True)
@@ -20,18 +22,6 @@ def outbox_dispatch_due_task() -> dict[str, int]:
 def outbox_send_task(message_id: int) -> str:
     """Send one claimed message at most once (a redelivered task is a no-op)."""
     return outbox.outbox_send(message_id)
-
-
-@shared_task(expires=600, ignore_result=True)
-def reminders_plan_task() -> dict[str, int]:
-    """Plan reminders for sessions in the horizon; cancel those of cancelled or moved sessions."""
-    return reminders.reminders_plan()
-
-
-@shared_task(expires=1800, ignore_result=True)
-def staff_alerts_sweep_task() -> dict[str, int]:
-    """In-app tasks for unsigned notes and overdue plans and re-assessments."""
-    return staff.staff_alerts_sweep()
 
 
 @shared_task(expires=1800, ignore_result=True)

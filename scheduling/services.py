@@ -39,6 +39,7 @@ from .models import (
     local_datetime,
     weekly_minutes,
 )
+from .reminders import reminders_cancel_for_session, reminders_plan_for_session
 
 DEFAULT_HORIZON_WEEKS = 4
 ONE_OFF_KINDS = frozenset({SessionKind.INDIVIDUAL, SessionKind.FAMILY, SessionKind.CASE_MANAGEMENT})
@@ -910,8 +911,6 @@ def _cancel(session: TherapySession, *, reason: str, note: str = "") -> None:
     session.note = note[:200]
     session.save(update_fields=["status", "cancel_reason", "note", "updated_at"])
     _unbook(session)
-    from notifications.reminders import reminders_cancel_for_session  # noqa: PLC0415
-
     reminders_cancel_for_session(session)  # its pending reminders go with it
 
 
@@ -998,8 +997,6 @@ def session_move(
         obj=session,
         changes={"before": before, "after": _session_snapshot(session)},
     )
-    from notifications.reminders import reminders_plan_for_session  # noqa: PLC0415
-
     reminders_plan_for_session(session)  # reminders for the old time are replaced
     return session
 

@@ -72,3 +72,26 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def sms_outbox(tmp_path, settings):
+    """SMS through the file backend into a fresh folder; returns a reader of what was 'sent'
+    (the outbox's tests and those of the apps that hand it messages)."""
+    import json
+
+    from notifications import backends
+
+    settings.SMS_BACKEND = "notifications.backends.FileSmsBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms")
+    backends.reset_backends()
+
+    class Outbox:
+        folder = tmp_path / "sms"
+
+        def lines(self, name: str = "sms.jsonl") -> list[dict]:
+            path = self.folder / name
+            return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    yield Outbox()
+    backends.reset_backends()

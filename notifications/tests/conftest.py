@@ -79,25 +79,3 @@ def make_session(site, counselor):
         return session
 
     return make
-
-
-@pytest.fixture
-def sms_outbox(tmp_path, settings):
-    """SMS through the file backend into a fresh folder; returns a reader of what was 'sent'."""
-    import json
-
-    from notifications import backends
-
-    settings.SMS_BACKEND = "notifications.backends.FileSmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms")
-    backends.reset_backends()
-
-    class Outbox:
-        folder = tmp_path / "sms"
-
-        def lines(self, name: str = "sms.jsonl") -> list[dict]:
-            path = self.folder / name
-            return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-
-    yield Outbox()
-    backends.reset_backends()

@@ -1,8 +1,9 @@
-"""Staff notices: a PHI-free email for safety alerts (in-app first), due-work tasks, the digest."""
+"""Staff notices: a PHI-free email for safety alerts (in-app first) and the daily digest.
+
+The due-work alerts and the digest's counts of plans, re-assessments and notes are tested with
+their code in ``reports/tests/test_due_work.py``."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -98,29 +99,3 @@ def test_a_digest_with_nothing_to_report_is_not_sent(counselor, site):
     outbox.outbox_dispatch_due()
     assert mail.outbox == []
     assert set(OutboundMessage.objects.values_list("status", "last_error")) == {("cancelled", "NOTHING_TO_REPORT")}
-
-
-def test_the_sweep_raises_a_task_for_a_note_unsigned_after_n_hours(patient, counselor, settings, make_session):
-    from sessions.models import ProgressNote
-
-    settings.NOTE_UNSIGNED_ALERT_HOURS = 24
-    session = make_session(timezone.now() - timedelta(hours=30), patients=[patient])
-    note = ProgressNote.objects.create(
-        site=patient.site, author=counselor, session=session, patient=patient, episode=patient.episodes.get()
-    )
-    staff.staff_alerts_sweep()
-    staff.staff_alerts_sweep()
-    alert = Alert.objects.get(title_code="NOTE_UNSIGNED")
-    assert alert.object_id == str(note.public_id)
-    assert list(alert.recipients.all()) == [counselor]
-    assert alert.kind == AlertKind.REVIEW_DUE
-
-
-def test_the_sweep_raises_overdue_plan_and_reassessment_tasks_once(patient):
-    first = staff.staff_alerts_sweep()
-    second = staff.staff_alerts_sweep()
-    assert first["assessments"] >= 1  # admitted five days ago, never assessed: due on admission
-    titles = list(Alert.objects.values_list("title_code", flat=True))
-    assert titles.count("REASSESSMENT_OVERDUE") == first["assessments"]
-    assert second["assessments"] == first["assessments"]  # idempotent: same alerts returned
-    assert Alert.objects.filter(title_code="REASSESSMENT_OVERDUE").count() == first["assessments"]

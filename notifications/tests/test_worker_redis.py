@@ -22,10 +22,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import notifications.tasks  # noqa: F401 - registers the tasks with every Celery app
-from notifications import outbox, reminders
+from notifications import outbox
 from notifications.backends import FileSmsBackend
 from notifications.models import OutboundMessage
 from patients.models import Patient
+from scheduling import reminders  # reminders are planned by scheduling, sent by the outbox
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

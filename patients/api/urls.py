@@ -33,9 +33,4 @@ urlpatterns = [
         views.DisclosureCreateApi.as_view(),
         name="disclosure-create",
     ),
-    path(
-        "patients/<uuid:patient_id>/fhir-disclosure/",
-        views.FhirDisclosureApi.as_view(),
-        name="patient-fhir-disclosure",
-    ),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -446,43 +446,3 @@ class DisclosureCreateApi(APIView):
         fields["consent"] = consent_for_disclosure(patient, fields.get("consent"))
         disclosure = services.disclosure_make(patient=patient, by=request.user, **fields)
         return Response(DisclosureOutput(disclosure).data, status=status.HTTP_201_CREATED)
-
-
-class FhirDisclosureApi(APIView):
-    """A FHIR R4 bundle of the patient's records in the consented categories, released to a
-    recipient. Refused (400 with the reason) without an active covering consent; logged as a
-    Disclosure carrying the Part 2 notice (which the bundle carries too) and audited as
-    DISCLOSE."""
-
-    class Input(DisclosureInput):
-        pass
-
-    @extend_schema(
-        tags=TAG,
-        operation_id="patients_fhir_disclosure",
-        request=Input,
-        responses={
-            201: OpenApiResponse(
-                inline_serializer("FhirBundle", {"resourceType": serializers.CharField()}),
-                description="A FHIR R4 Bundle (type collection) with the Part 2 notice.",
-            ),
-            **ERRORS_WRITE,
-        },
-    )
-    def post(self, request, patient_id):
-        from django.db import transaction
-
-        from reports.fhir import disclosure_bundle
-
-        patient = get_patient_for_user(request.user, patient_id, write=True, capability="disclosure.make")
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        fields["consent"] = consent_for_disclosure(patient, fields.get("consent"))
-        with transaction.atomic():
-            disclosure = services.disclosure_make(
-                patient=patient, by=request.user, channel=DisclosureChannel.ELECTRONIC, **fields
-            )
-            bundle = disclosure_bundle(patient=patient, disclosure=disclosure)
-            audit_view(request, patient=patient, obj=disclosure, action=Action.EXPORT)
-        return Response(bundle, status=status.HTTP_201_CREATED)

@@ -72,7 +72,7 @@ def test_a_revoked_token_stops_working(clinician):
 def test_service_validation_errors_become_400_with_field_names():
     from django.core.exceptions import ValidationError
 
-    from users.api.exception_handlers import exception_handler
+    from iop.api_exceptions import exception_handler
 
     response = exception_handler(ValidationError({"email": "Bad address."}), {})
     assert response.status_code == 400

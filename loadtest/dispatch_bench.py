@@ -3,7 +3,7 @@ PostgreSQL, with one worker and then two; throughput and duplicates (must be 0).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \\
-    .venv/bin/python notifications/bench/dispatch_bench.py --messages 10000
+    .venv/bin/python loadtest/dispatch_bench.py --messages 10000
 
 It creates (or reuses) a database of fake patients (sites "Bench …"): groups of 12 patients on
 one-off group sessions starting just under two hours from now, with ``REMINDER_OFFSETS=-2h`` so
@@ -34,7 +34,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
@@ -94,7 +94,7 @@ def build(n: int) -> Site:
 
 def schedule(site: Site, n: int) -> None:
     """Fresh sessions just under two hours ahead, 12 patients each, and their planned reminders."""
-    from notifications.reminders import reminders_plan
+    from scheduling.reminders import reminders_plan
 
     # Earlier runs' sessions and rows stay as history, cancelled.
     TherapySession.objects.filter(site=site, status="scheduled").update(status="cancelled", cancel_reason="staff")
@@ -133,7 +133,7 @@ def reset(site: Site, folder: Path, broker: str) -> list[int]:
 
 
 def current_causes(site: Site) -> set[str]:
-    from notifications.reminders import session_cause
+    from scheduling.reminders import session_cause
 
     now = timezone.now()
     return {session_cause(s) for s in TherapySession.objects.filter(site=site, starts_at__gt=now, status="scheduled")}

@@ -1,18 +1,23 @@
-"""Reminder planning: roster, offsets in the site's zone, consent, safe hours, cancel and move."""
+"""Reminder planning: roster, offsets in the site's zone, consent, safe hours, cancel and move;
+and the send-time check the outbox calls back (scheduling registers it, notifications sends)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
-from notifications import reminders
 from notifications.models import MessageStatus, OutboundMessage
-from notifications.outbox import outbox_dispatch_due
-from patients.models import Patient
+from notifications.outbox import BUILDERS, outbox_dispatch_due
+from patients import services as patient_services
+from patients.models import Patient, site_today
+from scheduling import reminders
 from scheduling import services as scheduling_services
+from scheduling.models import RosterAddition, TherapySession
+from users.models import Role
 
 NY = ZoneInfo("America/New_York")
 pytestmark = pytest.mark.django_db
@@ -21,6 +26,67 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _offsets(settings):
     settings.REMINDER_OFFSETS = ["-1d@18:00", "-2h"]
+
+
+_names = count(1)
+
+
+@pytest.fixture
+def counselor(make_staff):
+    return make_staff(Role.CLINICIAN, full_name="Casey Counselor")
+
+
+@pytest.fixture
+def make_patient(site, counselor):
+    """``make_patient()`` → a fake patient admitted five days ago, with ``counselor``."""
+
+    def make():
+        patient = patient_services.patient_register(
+            site=site,
+            by=counselor,
+            allow_duplicate=True,
+            legal_first_name="Sam",
+            legal_last_name=f"Placeholder{next(_names)}",
+            date_of_birth=date(1985, 3, 2),
+            primary_counselor=counselor,
+        )
+        patient_services.episode_admit(
+            patient=patient, admission_date=site_today(site) - timedelta(days=5), by=counselor
+        )
+        return patient
+
+    return make
+
+
+@pytest.fixture
+def sms_patient(make_patient):
+    """A patient who prefers texts and agreed to them at an exact number."""
+    patient = make_patient()
+    Patient.objects.filter(pk=patient.pk).update(
+        preferred_channel="sms",
+        sms_opt_in=True,
+        sms_opt_in_on=date(2026, 1, 5),
+        sms_opt_in_source="intake_form",
+        sms_number="+12125550143",
+    )
+    patient.refresh_from_db()
+    return patient
+
+
+@pytest.fixture
+def make_session(site, counselor):
+    """``make_session(starts_at, patients=[...])`` → a scheduled individual session with those
+    patients on its roster (one-off additions)."""
+
+    def make(starts_at, *, patients=(), minutes: int = 60):
+        session = TherapySession.objects.create(
+            site=site, kind="individual", starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes)
+        )
+        for p in patients:
+            RosterAddition.objects.create(session=session, episode=p.episodes.open().first(), added_by=counselor)
+        return session
+
+    return make
 
 
 def _at(y, m, d, hh, mm=0):
@@ -85,6 +151,19 @@ def test_a_reminder_inside_safe_hours_is_deferred_not_dropped(sms_patient, make_
     assert [r.due_at for r in _rows(session)] == [_at(2030, 3, 12, 7), _at(2030, 3, 12, 8)]
 
 
+def test_re_planning_after_safe_hours_change_moves_the_pending_reminder(sms_patient, make_session):
+    session = make_session(_at(2030, 3, 12, 10), patients=[sms_patient])
+    reminders.reminders_plan_for_session(session, now=_at(2030, 3, 10, 9))
+    before = {r.kind: (r.pk, r.due_at) for r in _rows(session)}
+    Patient.objects.filter(pk=sms_patient.pk).update(safe_hours_start=time(7, 0), safe_hours_end=time(12, 0))
+    session.refresh_from_db()
+    counts = reminders.reminders_plan_for_session(session, now=_at(2030, 3, 10, 9))
+    after = {r.kind: (r.pk, r.due_at) for r in _rows(session)}
+    assert counts == {"planned": 0, "cancelled": 0}
+    assert {k: pk for k, (pk, _) in after.items()} == {k: pk for k, (pk, _) in before.items()}  # same rows
+    assert after["reminder-1d@18:00"][1] == _at(2030, 3, 12, 7)  # moved from 18:00 the day before
+
+
 def test_safe_hours_that_open_after_the_session_send_at_the_last_safe_moment_before(sms_patient, make_session):
     Patient.objects.filter(pk=sms_patient.pk).update(safe_hours_start=time(12, 0), safe_hours_end=time(14, 0))
     patient = Patient.objects.get(pk=sms_patient.pk)
@@ -100,14 +179,37 @@ def test_a_cancelled_session_cancels_its_pending_reminders(sms_patient, make_ses
     session = make_session(timezone.now() + timedelta(hours=30), patients=[sms_patient])
     reminders.reminders_plan_for_session(session)
     assert _rows(session).filter(status="pending").exists()
-    scheduling_services.session_cancel(session=session, by=counselor)
-    reminders.reminders_cancel_for_session(session)
-    assert set(_rows(session).values_list("status", flat=True)) == {"cancelled"}
+    scheduling_services.session_cancel(session=session, by=counselor)  # cancels them in its transaction
+    assert set(_rows(session).values_list("status", "last_error")) == {("cancelled", "SESSION_CANCELLED")}
+
+
+def test_moving_a_session_through_the_service_replaces_its_reminders(sms_patient, make_session, counselor):
+    start = timezone.now().replace(microsecond=0) + timedelta(hours=30)
+    session = make_session(start, patients=[sms_patient])
+    reminders.reminders_plan_for_session(session)
+    old = set(_rows(session).values_list("pk", flat=True))
+    scheduling_services.session_move(
+        session=session, by=counselor, starts_at=start + timedelta(hours=3), ends_at=start + timedelta(hours=4)
+    )
+    assert set(_rows(session).filter(pk__in=old).values_list("last_error", flat=True)) == {"SESSION_MOVED"}
+    assert _rows(session).exclude(pk__in=old).filter(status="pending").exists()
+
+
+def test_the_send_time_check_is_scheduling_s_registered_with_the_outbox():
+    # notifications never imports scheduling: it calls back what scheduling registered.
+    assert BUILDERS[reminders.TEMPLATE_KEY] is reminders._reminder_context
+
+
+def test_a_patient_taken_off_the_roster_is_not_reminded(sms_patient, make_session, sms_outbox):
+    session = make_session(timezone.now() + timedelta(hours=1, minutes=55), patients=[sms_patient])
+    reminders.reminders_plan_for_session(session)
+    RosterAddition.objects.filter(session=session).delete()  # not re-planned before the send
+    outbox_dispatch_due()
+    assert set(_rows(session).values_list("status", "last_error")) == {("cancelled", "NOT_EXPECTED")}
+    assert sms_outbox.lines() == []
 
 
 def test_the_sweep_cancels_reminders_of_a_session_cancelled_elsewhere(sms_patient, make_session):
-    from scheduling.models import TherapySession
-
     session = make_session(timezone.now() + timedelta(hours=30), patients=[sms_patient])
     reminders.reminders_plan()
     assert _rows(session).filter(status="pending").count() == 2
@@ -118,8 +220,6 @@ def test_the_sweep_cancels_reminders_of_a_session_cancelled_elsewhere(sms_patien
 
 
 def test_a_moved_session_replaces_its_reminders(sms_patient, make_session):
-    from scheduling.models import TherapySession
-
     start = timezone.now().replace(microsecond=0) + timedelta(hours=30)
     session = make_session(start, patients=[sms_patient])
     reminders.reminders_plan_for_session(session)
@@ -142,8 +242,6 @@ def test_a_moved_session_replaces_its_reminders(sms_patient, make_session):
 def test_a_reminder_for_a_session_moved_without_replanning_is_cancelled_at_send_time(
     sms_patient, make_session, sms_outbox
 ):
-    from scheduling.models import TherapySession
-
     start = timezone.now() + timedelta(hours=2, minutes=5)
     session = make_session(start, patients=[sms_patient])
     reminders.reminders_plan_for_session(session)
@@ -167,3 +265,26 @@ def test_a_due_reminder_is_sent_with_first_name_and_neutral_sender_only(sms_pati
     message = _rows(session).get(status=MessageStatus.SENT)
     assert message.provider_message_id == line["id"]
     assert message.template_version == 0
+
+
+@pytest.mark.parametrize(
+    "task_name",
+    [
+        "scheduling.tasks.reminders_plan_task",
+        # The name the planning task had in notifications, kept for one release so a sweep
+        # queued in Redis before an upgrade still runs.
+        "notifications.tasks.reminders_plan_task",
+    ],
+)
+def test_beat_plans_reminders_under_the_new_task_name_and_the_old_one(task_name, sms_patient, make_session):
+    from django.conf import settings
+
+    from iop.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["scheduling-reminders-plan"]
+    assert entry["task"] == "scheduling.tasks.reminders_plan_task"
+    assert "notifications-reminders-plan" not in settings.CELERY_BEAT_SCHEDULE
+    session = make_session(timezone.now() + timedelta(hours=30), patients=[sms_patient])
+    app.tasks[task_name].apply()
+    assert _rows(session).filter(status="pending").count() == 2

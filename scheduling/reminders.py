@@ -1,10 +1,4 @@
-"""Patient reminders for scheduled sessions.
-
-ARCHITECTURE.md §3 puts reminder *planning* with scheduling; it lives here because this work
-owns only ``notifications/`` (scheduling's services call ``reminders_plan_for_session`` and
-``reminders_cancel_for_session``). Scheduling is imported inside the functions only, so this
-app's models never depend on it; moving the module to ``scheduling/reminders.py`` later is a
-rename.
+"""Patient reminders for scheduled sessions: planned here, sent by ``notifications``.
 
 For every session a patient is expected at (the roster: enrollment on the session's local date,
 or a one-off addition), one reminder per offset in ``REMINDER_OFFSETS`` on the patient's
@@ -12,23 +6,31 @@ preferred channel when that channel has consent (SMS: opt-in with the exact numb
 opt-in). Safe hours defer a reminder to the window's next opening; if that would be after the
 session starts, to the last safe moment before it was due. Each reminder's cause is
 ``session:<uuid>:<UTC start>``, so a moved session gets new reminders and its old ones are
-cancelled; a cancelled session cancels them all. Consent is checked again at send time.
+cancelled; a cancelled session cancels them all.
+
+Reminders reach the outbox only through its public services (``enqueue``, ``messages_for``,
+``cancel_pending``). The services here that move or cancel a session re-plan its reminders in
+the same transaction; the planning sweep catches changes made any other way (roster and
+enrollment changes included). At send time the outbox calls ``_reminder_context``, registered
+below as the ``session_reminder`` context builder, which checks the session again (still
+scheduled, same time, not started, patient still expected): the outbox re-checks consent and
+safe hours itself and never reads sessions.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Channel, MessageStatus, OutboundMessage
-from .outbox import Skip, cancel_pending, context_builder, enqueue, recipient_ref
-from .timing import Offset, parse_offset, safe_hours_next, safe_hours_previous
+from notifications.models import Channel, MessageStatus
+from notifications.outbox import Skip, cancel_pending, context_builder, enqueue, messages_for
+from notifications.timing import Offset, parse_offset, safe_hours_next, safe_hours_previous
 
-logger = logging.getLogger(__name__)
+from .models import SessionStatus, TherapySession
+from .selectors import rosters_for
 
 TEMPLATE_KEY = "session_reminder"
 # Preferred channels reminders go out on; phone calls and post are not automated.
@@ -57,6 +59,10 @@ def utc_iso(moment: datetime) -> str:
 
 def session_prefix(session) -> str:
     return f"session:{session.public_id}:"
+
+
+def _reminders_of(session):
+    return messages_for(template_key=TEMPLATE_KEY, cause_prefix=session_prefix(session))
 
 
 def _consented_channel(patient) -> str | None:
@@ -88,8 +94,6 @@ def reminder_due(offset: Offset, session, patient, now: datetime) -> datetime | 
 
 
 def _expected(session) -> list:
-    from scheduling.selectors import rosters_for
-
     return [entry.patient for entry in rosters_for([session])[session.pk]]
 
 
@@ -100,9 +104,9 @@ def reminders_plan_for_session(session, *, now: datetime | None = None, patients
     time, a patient no longer expected, a channel without consent)."""
     now = now or timezone.now()
     counts = {"planned": 0, "cancelled": 0}
-    mine = OutboundMessage.objects.filter(cause__startswith=session_prefix(session), template_key=TEMPLATE_KEY)
-    if session.status != "scheduled" or session.starts_at <= now:
-        if session.status != "scheduled":
+    mine = _reminders_of(session)
+    if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
+        if session.status != SessionStatus.SCHEDULED:
             counts["cancelled"] = cancel_pending(mine, code="SESSION_CANCELLED")
         return counts
     cause = session_cause(session)
@@ -128,11 +132,10 @@ def reminders_plan_for_session(session, *, now: datetime | None = None, patients
                 patient=patient,
                 context={"session": session.pk, "starts_at": utc_iso(session.starts_at)},
                 revive=True,
+                reschedule=True,
             )
             wanted.add(message.idempotency_key)
             counts["planned"] += int(created)
-            if not created and message.status == MessageStatus.PENDING and message.due_at != due:
-                OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(due_at=due)
     counts["cancelled"] += cancel_pending(
         mine.filter(cause=cause).exclude(idempotency_key__in=wanted), code="NOT_EXPECTED"
     )
@@ -141,23 +144,16 @@ def reminders_plan_for_session(session, *, now: datetime | None = None, patients
 
 def reminders_cancel_for_session(session) -> int:
     """Cancel every pending reminder of the session (it was cancelled)."""
-    mine = OutboundMessage.objects.filter(cause__startswith=session_prefix(session), template_key=TEMPLATE_KEY)
-    return cancel_pending(mine, code="SESSION_CANCELLED")
+    return cancel_pending(_reminders_of(session), code="SESSION_CANCELLED")
 
 
 def reminders_cancel_for_patient(patient, *, code: str) -> int:
-    return cancel_pending(
-        OutboundMessage.objects.filter(patient=patient, template_key=TEMPLATE_KEY, recipient_kind="patient"),
-        code=code,
-    )
+    return cancel_pending(messages_for(template_key=TEMPLATE_KEY, patient=patient), code=code)
 
 
 def reminders_plan(*, now: datetime | None = None) -> dict[str, int]:
     """The planning sweep (beat): every session starting within the horizon is reconciled,
     cancelled ones included. Rosters are read in two queries per batch of sessions."""
-    from scheduling.models import TherapySession
-    from scheduling.selectors import rosters_for
-
     now = now or timezone.now()
     totals = {"sessions": 0, "planned": 0, "cancelled": 0}
     sessions = list(
@@ -177,13 +173,11 @@ def reminders_plan(*, now: datetime | None = None) -> dict[str, int]:
 
 
 @context_builder(TEMPLATE_KEY)
-def _reminder_context(message: OutboundMessage) -> dict:
+def _reminder_context(message) -> dict:
     """At send time: the session must still be scheduled, at the planned time, in the future,
     with the patient expected and the channel still the preferred one."""
-    from scheduling.models import TherapySession
-
     session = TherapySession.objects.filter(pk=message.context.get("session")).select_related("site").first()
-    if session is None or session.status != "scheduled":
+    if session is None or session.status != SessionStatus.SCHEDULED:
         raise Skip(MessageStatus.CANCELLED, "SESSION_CANCELLED")
     if utc_iso(session.starts_at) != message.context.get("starts_at"):
         raise Skip(MessageStatus.CANCELLED, "SESSION_MOVED")
@@ -197,12 +191,3 @@ def _reminder_context(message: OutboundMessage) -> dict:
     local = session.starts_at.astimezone(session.site.zone)
     hour = local.strftime("%I:%M %p").lstrip("0")
     return {"when": f"on {local:%a %b} {local.day} at {hour}", "weekday": f"{local:%A}"}
-
-
-__all__ = [
-    "recipient_ref",
-    "reminders_cancel_for_patient",
-    "reminders_cancel_for_session",
-    "reminders_plan",
-    "reminders_plan_for_session",
-]
