@@ -329,6 +329,87 @@ def test_cross_site_probes_answer_404():
     assert not wrong, "A user of another site must get 404:\n" + "\n".join(wrong)
 
 
+# --- Django admin, as staff ---------------------------------------------------------------------------
+#
+# The main table sees every admin route as a non-staff member (sent to sign in). Here the admin
+# pages of the per-site settings and staff tokens are probed as those who do reach the admin. The
+# object pages name a row of site A. Columns: a superuser; a site admin of site A with the model
+# permissions; a site admin of site B with the same permissions; a staff member of site A without
+# them; a member who is not staff. ``absent`` is the admin's "does not exist" redirect, its 404.
+
+ADMIN_COLUMNS = ["superuser", "site_admin", "other_site_admin", "staff_no_perms", "member"]
+ADMIN_MODELS = {"assessments_instrumentsetting", "users_apitoken"}
+STAFF_ADMIN_EXPECTED: dict[str, str] = {
+    "admin:assessments_instrumentsetting_changelist": "ok ok ok 403 login",
+    "admin:assessments_instrumentsetting_add": "ok ok ok 403 login",
+    "admin:assessments_instrumentsetting_change": "ok ok absent 403 login",
+    # Django's history page looks the row up before checking permissions: absent, not 403.
+    "admin:assessments_instrumentsetting_history": "ok ok absent absent login",
+    "admin:assessments_instrumentsetting_delete": "403 403 403 403 login",
+    # Tokens are issued by their owner on the API tokens page, never added in the admin.
+    "admin:users_apitoken_changelist": "ok ok ok 403 login",
+    "admin:users_apitoken_add": "403 403 403 403 login",
+    "admin:users_apitoken_change": "ok ok absent 403 login",
+    "admin:users_apitoken_history": "ok ok absent absent login",
+    "admin:users_apitoken_delete": "403 403 403 403 login",
+}
+
+
+def _admin_class(response) -> str:
+    if response.status_code == 302 and response["Location"] == reverse("admin:index"):
+        return "absent"
+    if response.status_code in (301, 302) and "/login/" in response["Location"]:
+        return "login"
+    return classify(response)
+
+
+def test_every_settings_and_token_admin_route_is_in_the_staff_table():
+    names = {name for name in all_routes() if name.startswith("admin:") and name[6:].rsplit("_", 1)[0] in ADMIN_MODELS}
+    assert names == set(STAFF_ADMIN_EXPECTED)
+
+
+def test_staff_admin_access_matches_the_table():
+    from django.contrib.auth.models import Permission
+
+    from assessments.services import instrument_setting_save
+    from users.api.tokens import api_token_create
+    from users.tests.factories import UserFactory
+
+    from .test_api_world import staff_member
+
+    w = build_world()
+    objects = {
+        "assessments_instrumentsetting": instrument_setting_save(
+            site=w.site, instrument_code="AUDIT", enabled=True, reassessment_interval_days=90, by=None
+        ),
+        "users_apitoken": api_token_create(
+            user=w.staff[Role.CLINICIAN], name="Matrix", expires_at=None, by=w.staff[Role.CLINICIAN]
+        )[0],
+    }
+    perms = Permission.objects.filter(content_type__model__in=["instrumentsetting", "apitoken"])
+    users = {
+        "superuser": UserFactory(mfa=True, is_staff=True, is_superuser=True),
+        "site_admin": staff_member(w.site, Role.SITE_ADMIN, is_staff=True),
+        "other_site_admin": staff_member(w.other_site, Role.SITE_ADMIN, is_staff=True),
+        "staff_no_perms": staff_member(w.site, Role.CLINICIAN, is_staff=True),
+        "member": w.staff[Role.CLINICIAN],
+    }
+    for column in ("site_admin", "other_site_admin"):
+        users[column].user_permissions.add(*perms)
+    wrong = []
+    for name, classes in sorted(STAFF_ADMIN_EXPECTED.items()):
+        model = name[6:].rsplit("_", 1)[0]
+        needs_object = name.rsplit("_", 1)[1] in {"change", "history", "delete"}
+        url = reverse(name, args=[objects[model].pk] if needs_object else [])
+        for column, expected in zip(ADMIN_COLUMNS, classes.split(), strict=True):
+            client = Client()
+            client.force_login(users[column])
+            got = _admin_class(client.get(url))
+            if got != expected:
+                wrong.append(f"{name} as {column}: expected {expected}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
 @pytest.mark.skipif(not os.environ.get("MATRIX_PRINT"), reason="set MATRIX_PRINT=1 to print the observed table")
 def test_print_observed_table():
     observed = {}
