@@ -1,10 +1,15 @@
-"""Read-only admin: clinical records change only through the services (audited, validated)."""
+"""Read-only admin for clinical records (they change only through the services, audited and
+validated); the per-site instrument settings are edited here, through their service."""
 
+from django import forms
 from django.contrib import admin
 
 from users.admin_audit import AuditedAdminMixin
+from users.models import Site
+from users.permissions import sites_visible_to
 
-from .models import AnalyteResult, AssessmentResponse, Medication, Placement, Specimen
+from . import services
+from .models import AnalyteResult, AssessmentResponse, InstrumentSetting, Medication, Placement, Specimen
 
 
 class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
@@ -52,3 +57,68 @@ class AnalyteResultAdmin(ReadOnlyAdmin):
 class MedicationAdmin(ReadOnlyAdmin):
     list_display = ["name", "site", "medication_class", "start_date", "stop_date"]
     list_filter = ["medication_class", "site"]
+
+
+FIXED_BY_THE_INSTRUMENT = (
+    "Choose, per site, which instruments staff can administer to patients and how often each is "
+    "due again. Items, scoring, bands and safety rules (PHQ-9 item 9 raising a safety alert and a "
+    "C-SSRS screen, C-SSRS risk levels) are fixed by the instrument and cannot be changed here. "
+    "A site with no setting for an instrument offers it on the built-in cadence."
+)
+
+
+class InstrumentSettingForm(forms.ModelForm):
+    class Meta:
+        model = InstrumentSetting
+        fields = ["site", "instrument", "enabled", "reassessment_interval_days"]
+
+
+@admin.register(InstrumentSetting)
+class InstrumentSettingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Per-site instrument settings. A site admin sees and sets only their own sites' rows
+    (the mixin's queryset, and the site choices below); saving goes through
+    ``services.instrument_setting_save``, which audits before and after."""
+
+    form = InstrumentSettingForm
+    list_display = ["instrument", "site", "enabled", "interval"]
+    # Only the sites of the rows shown, so a site admin's filter does not list other sites.
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter), "enabled", "instrument"]
+    list_select_related = ["site"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["site", "instrument", "enabled", "reassessment_interval_days"],
+                "description": FIXED_BY_THE_INSTRUMENT,
+            },
+        )
+    ]
+
+    @admin.display(description="re-administration interval")
+    def interval(self, obj: InstrumentSetting) -> str:
+        if obj.reassessment_interval_days:
+            return f"every {obj.reassessment_interval_days} days"
+        return "built-in cadence"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["site", "instrument"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "site":
+            kwargs["queryset"] = (
+                Site.objects.all() if request.user.is_superuser else sites_visible_to(request.user, "site.change")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.instrument_setting_save(
+            site=obj.site,
+            instrument_code=obj.instrument,
+            enabled=form.cleaned_data["enabled"],
+            reassessment_interval_days=form.cleaned_data["reassessment_interval_days"],
+            by=request.user,
+        )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # back to the defaults: offered, built-in cadence

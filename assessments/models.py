@@ -169,6 +169,82 @@ class AssessmentResponse(TimeStampedModel):
         return rows
 
 
+# --- Instrument settings (per site) -----------------------------------------------------------
+
+INTERVAL_MIN_DAYS, INTERVAL_MAX_DAYS = 1, 365
+INTERVAL_RULE = (
+    f"The re-administration interval is a whole number of days from {INTERVAL_MIN_DAYS} to {INTERVAL_MAX_DAYS}."
+)
+# Instruments a site may not turn off, and why: they are part of a safety rule (DOMAIN.md §3-4).
+ALWAYS_OFFERED = {
+    "C-SSRS": "C-SSRS is the follow-up screen a positive PHQ-9 item 9 calls for (a safety rule), "
+    "so it cannot be turned off.",
+}
+
+
+class InstrumentSetting(TimeStampedModel):
+    """A site's choices about one instrument of the library: whether it is offered for new
+    administrations there, and how many days pass before it is due again.
+
+    A missing row means the defaults: offered, and re-administered on the built-in cadence
+    (``REASSESSMENT_CADENCE_DAYS``). Items, scoring, bands and safety rules belong to the
+    instrument (``assessments.instruments``) and are never settings. Changed through
+    ``services.instrument_setting_save`` (audited).
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="instrument_settings")
+    instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
+    enabled = models.BooleanField(
+        "offered at this site",
+        default=True,
+        help_text="Staff can administer it to new patients at this site. Responses already recorded "
+        "stay visible whatever this says.",
+    )
+    reassessment_interval_days = models.PositiveSmallIntegerField(
+        "re-administration interval (days)",
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(INTERVAL_MIN_DAYS, message=INTERVAL_RULE),
+            MaxValueValidator(INTERVAL_MAX_DAYS, message=INTERVAL_RULE),
+        ],
+        help_text=f"Days after the last administration when it is due again ({INTERVAL_MIN_DAYS}–"
+        f"{INTERVAL_MAX_DAYS}). Leave empty for the built-in cadence (PHQ-9 and GAD-7 every 30 days, "
+        "BAM every 7; other instruments are not scheduled).",
+    )
+
+    class Meta:
+        ordering = ["site__name", "instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "instrument"],
+                name="instrument_setting_site_unique",
+                violation_error_message="This site already has a setting for this instrument: change that one.",
+            ),
+            models.CheckConstraint(
+                condition=Q(reassessment_interval_days__isnull=True)
+                | Q(
+                    reassessment_interval_days__gte=INTERVAL_MIN_DAYS, reassessment_interval_days__lte=INTERVAL_MAX_DAYS
+                ),
+                name="instrument_setting_interval_range",
+                violation_error_message=INTERVAL_RULE,
+            ),
+            models.CheckConstraint(
+                condition=~Q(instrument__in=list(ALWAYS_OFFERED), enabled=False),
+                name="instrument_setting_safety_always_offered",
+                violation_error_message="This instrument is part of a safety rule and cannot be turned off.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} at {self.site}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.enabled and self.instrument in ALWAYS_OFFERED:
+            raise ValidationError({"enabled": ALWAYS_OFFERED[self.instrument]})
+
+
 # --- Placement --------------------------------------------------------------------------------
 
 

@@ -12,12 +12,57 @@ from django.utils import timezone
 
 from patients.models import Episode, Patient
 
+from .instruments import INSTRUMENTS
+from .models import InstrumentSetting
+
 DEFAULT_CADENCE_DAYS = {"PHQ-9": 30, "GAD-7": 30, "BAM": 7}
 
 
 def cadence_days() -> dict[str, int]:
-    """``REASSESSMENT_CADENCE_DAYS``: instrument code → days between administrations."""
+    """The built-in cadence, ``REASSESSMENT_CADENCE_DAYS``: instrument code → days between
+    administrations. A site's instrument settings adjust it (``site_cadences``)."""
     return dict(getattr(settings, "REASSESSMENT_CADENCE_DAYS", DEFAULT_CADENCE_DAYS))
+
+
+def _settings_by_site(site_ids: Iterable[int]) -> dict[int, dict[str, InstrumentSetting]]:
+    found: dict[int, dict[str, InstrumentSetting]] = {site_id: {} for site_id in site_ids}
+    for row in InstrumentSetting.objects.filter(site_id__in=list(found)):
+        found[row.site_id][row.instrument] = row
+    return found
+
+
+def site_cadences(site_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Per site: instrument code → days between administrations, one query.
+
+    The built-in cadence, with each site's interval where it set one (which also schedules an
+    instrument the built-in cadence leaves out); instruments the site turned off are left out,
+    since they cannot be administered there.
+    """
+    cadences = {}
+    for site_id, rows in _settings_by_site(site_ids).items():
+        cadence = cadence_days()
+        for code, row in rows.items():
+            if not row.enabled:
+                cadence.pop(code, None)
+            elif row.reassessment_interval_days:
+                cadence[code] = row.reassessment_interval_days
+        cadences[site_id] = cadence
+    return cadences
+
+
+def cadence_codes(cadences: dict[int, dict[str, int]]) -> list[str]:
+    """Every instrument scheduled at any of the sites, sorted: the order of ``last_<i>`` annotations."""
+    return sorted({code for cadence in cadences.values() for code in cadence})
+
+
+def offered_instruments(site_id: int) -> list[str]:
+    """Codes of the instruments offered for new administrations at the site, in library order."""
+    off = set(InstrumentSetting.objects.filter(site_id=site_id, enabled=False).values_list("instrument", flat=True))
+    return [code for code in INSTRUMENTS if code not in off]
+
+
+def instrument_offered(site_id: int, code: str) -> bool:
+    return not InstrumentSetting.objects.filter(site_id=site_id, instrument=code, enabled=False).exists()
 
 
 @dataclass(frozen=True)
@@ -51,17 +96,21 @@ def assessments_due(
     patient: Patient | None = None,
     include_upcoming: bool = False,
 ) -> list[DueItem]:
-    """Re-assessments due for patients with an open episode at ``site_ids``, one query.
+    """Re-assessments due for patients with an open episode at ``site_ids``, two queries.
 
-    For each instrument in the cadence, the next administration is due ``cadence`` days after
-    the last one (in the site's calendar), or on the admission day when it was never given.
+    For each instrument in the site's cadence (``site_cadences``), the next administration is
+    due ``cadence`` days after the last one (in the site's calendar), or on the admission day
+    when it was never given.
     ``counselor`` keeps the patients whose primary counselor (patient's or episode's) is that
     user; ``patient`` keeps one patient. Without ``include_upcoming`` only items due on or
     before ``today`` are returned. Sorted most overdue first.
     """
-    cadence = cadence_days()
-    codes = sorted(cadence)
-    episodes = Episode.objects.open().filter(site_id__in=list(site_ids), patient__deleted_at__isnull=True)
+    site_ids = list(site_ids)
+    cadences = site_cadences(site_ids)
+    codes = cadence_codes(cadences)
+    if not codes:
+        return []  # every scheduled instrument is turned off at these sites
+    episodes = Episode.objects.open().filter(site_id__in=site_ids, patient__deleted_at__isnull=True)
     if counselor is not None:
         episodes = episodes.filter(Q(primary_counselor=counselor) | Q(patient__primary_counselor=counselor))
     if patient is not None:
@@ -77,7 +126,10 @@ def assessments_due(
     items: list[DueItem] = []
     for episode in rows:
         zone = episode.site.zone
+        cadence = cadences[episode.site_id]
         for index, code in enumerate(codes):
+            if code not in cadence:
+                continue
             last = getattr(episode, f"last_{index}")
             if last is None:
                 due_on = episode.admission_date

@@ -20,7 +20,7 @@ from audit.services import record
 from notifications.models import AlertKind, Severity
 from notifications.services import alert_raise
 from patients.models import Episode, Patient, site_today
-from users.models import User
+from users.models import Site, User
 from users.permissions import has_capability
 
 from . import placement as rules
@@ -31,6 +31,7 @@ from .models import (
     SCREENING_INSTRUMENTS,
     AnalyteResult,
     AssessmentResponse,
+    InstrumentSetting,
     Medication,
     MedicationClass,
     Placement,
@@ -41,6 +42,7 @@ from .models import (
     Specimen,
     expectation_for,
 )
+from .selectors import instrument_offered
 
 # Clock skew allowed between a form's "administered at" and the server.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -65,6 +67,54 @@ def can_administer(user: User, site_id: int, code: str) -> bool:
     if has_capability(user, site_id, "clinical.write"):
         return True
     return code in SCREENING_INSTRUMENTS and has_capability(user, site_id, "assessment.administer")
+
+
+def not_offered_message(code: str, site: Site) -> str:
+    return (
+        f"{code} is not offered at {site.name}: a site admin turned it off in the instrument settings. "
+        "Responses already recorded stay visible."
+    )
+
+
+# --- Instrument settings ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def instrument_setting_save(
+    *, site: Site, instrument_code: str, enabled: bool, reassessment_interval_days: int | None, by: User
+) -> InstrumentSetting:
+    """Set whether ``instrument_code`` is offered at ``site`` and its re-administration interval
+    (None: the built-in cadence). Creates the site's row the first time; audited with before and
+    after. Raises ValidationError naming the field (interval 1–365 days; C-SSRS always offered)."""
+    code = instrument(instrument_code).code
+    setting = InstrumentSetting.objects.select_for_update().filter(site=site, instrument=code).first()
+    creating = setting is None
+    if creating:
+        setting = InstrumentSetting(site=site, instrument=code)
+    wanted = {"enabled": enabled, "reassessment_interval_days": reassessment_interval_days}
+    before = {name: getattr(setting, name) for name in wanted}
+    changed = [name for name, value in wanted.items() if before[name] != value]
+    if not creating and not changed:
+        return setting
+    for name, value in wanted.items():
+        setattr(setting, name, value)
+    setting.full_clean()
+    if creating:
+        setting.save()
+    else:
+        setting.save(update_fields=[*changed, "updated_at"])
+    record(
+        Action.CREATE if creating else Action.UPDATE,
+        actor=by,
+        site=site,
+        obj=setting,
+        changes={
+            "instrument": code,
+            "before": None if creating else {n: before[n] for n in changed},
+            "after": wanted if creating else {n: wanted[n] for n in changed},
+        },
+    )
+    return setting
 
 
 # --- Assessment responses ---------------------------------------------------------------------
@@ -112,6 +162,8 @@ def assessment_record(
     code = definition.code
     if not can_administer(by, patient.site_id, code):
         raise PermissionDenied
+    if not instrument_offered(patient.site_id, code):
+        raise ValidationError({"instrument": not_offered_message(code, patient.site)})
     if context not in ResponseContext.values:
         raise ValidationError({"context": "Choose the context: intake, weekly, discharge or ad hoc."})
     now = timezone.now()

@@ -37,7 +37,7 @@ from .forms import (
     SpecimenForm,
     SpecimenReviewForm,
 )
-from .instruments import CSSRS_PROMPT, INSTRUMENTS, instrument
+from .instruments import CSSRS_PROMPT, instrument
 from .models import (
     Placement,
     PlacementStatus,
@@ -55,7 +55,7 @@ from .permissions import (
     responses_visible_to,
     specimens_visible_to,
 )
-from .selectors import assessments_due
+from .selectors import assessments_due, instrument_offered, offered_instruments
 
 PLACEMENT_FORM_FIELDS = services.PLACEMENT_EDITABLE
 
@@ -76,7 +76,10 @@ def _get_patient(request: HttpRequest, public_id) -> Patient:
 
 
 def _administrable(user: User, patient: Patient) -> list[str]:
-    return [code for code in INSTRUMENTS if services.can_administer(user, patient.site_id, code)]
+    """The instruments offered at the patient's site that this user may administer."""
+    return [
+        code for code in offered_instruments(patient.site_id) if services.can_administer(user, patient.site_id, code)
+    ]
 
 
 # --- Assessments --------------------------------------------------------------------------------
@@ -134,6 +137,22 @@ def administer(request: HttpRequest, public_id, code: str) -> HttpResponse:
     if not services.can_administer(request.user, patient.site_id, definition.code):
         raise PermissionDenied
     zone = patient.site.zone
+    if not instrument_offered(patient.site_id, definition.code):
+        # Turned off at this site: say so (a POST is refused and nothing is saved).
+        _viewed(request, patient, object_type="assessments.AssessmentResponse")
+        with timezone.override(zone):
+            return render(
+                request,
+                "assessments/administer.html",
+                _chart(
+                    request,
+                    patient,
+                    form=None,
+                    definition=definition,
+                    not_offered=services.not_offered_message(definition.code, patient.site),
+                ),
+                status=400 if request.method == "POST" else 200,
+            )
     with timezone.override(zone):
         form = InstrumentForm(request.POST or None, definition=definition, zone=zone)
         if request.method == "POST" and form.is_valid():

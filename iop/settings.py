@@ -110,7 +110,6 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -394,8 +393,8 @@ CELERY_BEAT_SCHEDULE["notifications-staff-digest"] = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so an integration with a bad or revoked token is told 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first, so an integration with a bad, revoked or expired token is told 401, not 403.
+        "users.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "users.api.permissions.HasMFA"],

@@ -1,7 +1,8 @@
 """The caseload: a clinician's open episodes with what needs doing, most urgent first.
 
 Everything is one annotated query over open episodes (``plans.selectors.episodes_with_plan_status``
-plus correlated subqueries), so the page costs the same for 1 patient as for 500. Flags:
+plus correlated subqueries), after one read of the site's instrument settings, so the page costs
+the same for 1 patient as for 500. Flags:
 
 - ``safety``: open (unacknowledged) safety alerts about the patient at this site;
 - ``no_shows``: no-show attendance in the last ``CASELOAD_NO_SHOW_DAYS`` days;
@@ -11,7 +12,7 @@ plus correlated subqueries), so the page costs the same for 1 patient as for 500
   it but not flagged: the week is not over;
 - ``plan_due``: a treatment or relapse-prevention plan due on or before today (the rules of
   ``plans.selectors.plans_due``);
-- ``reassess_due``: a PHQ-9, GAD-7 or BAM re-assessment due on or before today (the cadence of
+- ``reassess_due``: a re-assessment due on or before today (the site's cadence, as in
   ``assessments.selectors.assessments_due``: never given, or last given ≥ cadence days ago);
 - ``unsigned``: draft progress notes of the episode and draft group notes the patient attended.
 """
@@ -43,7 +44,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from assessments.models import AssessmentResponse
-from assessments.selectors import cadence_days
+from assessments.selectors import cadence_codes, site_cadences
 from notifications.models import Alert, AlertKind
 from patients.models import Episode
 from plans.selectors import episodes_with_plan_status
@@ -116,22 +117,33 @@ def plan_due_q(horizon: date) -> Q:
     )
 
 
-def reassessment_due_q(horizon: date, prefix: str = "last_") -> Q:
-    """Any cadence instrument never given, or last given (in the site's calendar) at least its
-    cadence before ``horizon``: due on or before ``horizon``."""
-    q = Q()
-    for index, (_code, days) in enumerate(sorted(cadence_days().items())):
-        q |= Q(**{f"{prefix}{index}__isnull": True}) | Q(
-            **{f"{prefix}{index}_day__lte": horizon - timedelta(days=days)}
-        )
+def reassessment_due_q(horizon: date, cadences: dict[int, dict[str, int]], prefix: str = "last_") -> Q:
+    """Episodes with an instrument of their site's cadence (``site_cadences``) never given, or
+    last given (in the site's calendar) at least its cadence before ``horizon``: due on or
+    before ``horizon``. Over the annotations of ``with_last_administrations(…, cadences)``."""
+    codes = cadence_codes(cadences)
+    q = Q(pk__in=[])  # matches nothing: no site schedules anything
+    for site_id, cadence in cadences.items():
+        if not cadence:
+            continue
+        due = Q()
+        for code, days in cadence.items():
+            index = codes.index(code)
+            due |= Q(**{f"{prefix}{index}__isnull": True}) | Q(
+                **{f"{prefix}{index}_day__lte": horizon - timedelta(days=days)}
+            )
+        q |= Q(site_id=site_id) & due
     return q
 
 
-def with_last_administrations(episodes: QuerySet[Episode], prefix: str = "last_") -> QuerySet[Episode]:
+def with_last_administrations(
+    episodes: QuerySet[Episode], cadences: dict[int, dict[str, int]], prefix: str = "last_"
+) -> QuerySet[Episode]:
     """Annotate ``last_<i>`` (timestamp) and ``last_<i>_day`` (site-local date) of the patient's
-    latest administration of each cadence instrument, in ``sorted(cadence)`` order."""
+    latest administration of each instrument scheduled at any of the sites, in
+    ``cadence_codes(cadences)`` order."""
     annotations = {}
-    for index, code in enumerate(sorted(cadence_days())):
+    for index, code in enumerate(cadence_codes(cadences)):
         latest = (
             AssessmentResponse.objects.filter(patient=OuterRef("patient"), instrument=code)
             .order_by("-administered_at")
@@ -180,7 +192,7 @@ def caseload(site, window: Window, *, counselor=None) -> QuerySet[Episode]:
     """Open episodes at ``site`` (``counselor``'s own when given: the episode's primary
     counselor, or the patient's when the episode names none), annotated with the flags and
     sorted by urgency: safety first, then no-shows, under-dosed weeks, plans, re-assessments
-    and unsigned notes; then by name. One query."""
+    and unsigned notes; then by name. One query, after reading the site's instrument settings."""
     episodes = episodes_with_plan_status([site.pk])
     if counselor is not None:
         episodes = episodes.filter(
@@ -188,7 +200,8 @@ def caseload(site, window: Window, *, counselor=None) -> QuerySet[Episode]:
         )
     open_safety = Alert.objects.open().filter(site=site, patient=OuterRef("patient"), kind=AlertKind.SAFETY)
     last_sunday = window.last_monday + timedelta(days=6)
-    episodes = with_last_administrations(episodes).annotate(
+    cadences = site_cadences([site.pk])
+    episodes = with_last_administrations(episodes, cadences).annotate(
         safety=_count(open_safety),
         safety_alert=Subquery(open_safety.by_urgency().values("public_id")[:1]),
         no_shows=_count(
@@ -231,7 +244,9 @@ def caseload(site, window: Window, *, counselor=None) -> QuerySet[Episode]:
             When(plan_due_q(window.today), then=Value(True)), default=Value(False), output_field=BooleanField()
         ),
         reassess_due=Case(
-            When(reassessment_due_q(window.today), then=Value(True)), default=Value(False), output_field=BooleanField()
+            When(reassessment_due_q(window.today, cadences), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
         ),
     )
     return episodes.order_by(
@@ -271,7 +286,8 @@ def has_flag(episode) -> bool:
 
 
 def caseload_counts(site, window: Window, *, counselor=None) -> dict[str, int]:
-    """PHI-free totals of a caseload: patients, patients with any flag, with a safety alert. One query."""
+    """PHI-free totals of a caseload: patients, patients with any flag, with a safety alert. One
+    query (after the site's instrument settings)."""
     # Grouped on a constant rather than .aggregate(): aggregating over subquery annotations
     # makes Django 5.2 wrap the query and prune the annotations the FILTER clauses refer to.
     rows = (

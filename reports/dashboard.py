@@ -70,6 +70,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
 from assessments.models import POSITIVE_RESULTS, AnalyteResult, AssessmentResponse, Expectation, Placement, Specimen
+from assessments.selectors import site_cadences
 from patients.models import DischargeType, Episode, Referral, ReferralEvent, Stage
 from plans.selectors import episodes_with_plan_status
 from scheduling.models import AgeGroup, Enrollment, LevelOfCare, RosterAddition, SessionStatus, TherapySession
@@ -547,11 +548,12 @@ def overdue(f: Filters) -> Table:
     if f.track_id:
         open_episodes = open_episodes.filter(pk__in=_track_episodes(f))
     plans = open_episodes.filter(plan_due_q(yesterday)).count()
+    cadences = site_cadences(f.site_ids)
     reassess = (
         with_last_administrations(
-            Episode.objects.open().filter(site_id__in=f.site_ids, patient__deleted_at__isnull=True)
+            Episode.objects.open().filter(site_id__in=f.site_ids, patient__deleted_at__isnull=True), cadences
         )
-        .filter(reassessment_due_q(yesterday))
+        .filter(reassessment_due_q(yesterday, cadences))
         .filter(**({"pk__in": _track_episodes(f)} if f.track_id else {}))
         .count()
     )
@@ -564,7 +566,7 @@ def overdue(f: Filters) -> Table:
             [f"Progress notes unsigned more than {hours} h after the session", notes],
             [f"Group notes unsigned more than {hours} h after the session", group_count],
             ["Open episodes with a treatment or relapse-prevention plan overdue", plans],
-            ["Open episodes with a re-assessment overdue (PHQ-9, GAD-7, BAM)", reassess],
+            ["Open episodes with a re-assessment overdue (each site's instrument settings)", reassess],
         ],
     )
 

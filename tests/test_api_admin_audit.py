@@ -32,7 +32,7 @@ def test_every_registered_admin_is_audited():
         for model, model_admin in admin.site._registry.items()
         if not isinstance(model_admin, AuditedAdminMixin)
         and model._meta.app_label not in {"auth", "account", "mfa"}
-        and model._meta.app_label not in {"authtoken", "django_celery_beat", "sites", "socialaccount", "usersessions"}
+        and model._meta.app_label not in {"django_celery_beat", "sites", "socialaccount", "usersessions"}
     ]
     assert not missing, missing
 

@@ -16,13 +16,12 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from users.models import Role
 
-from .test_api_world import ROLES, build_world
+from .test_api_world import ROLES, api_key_for, build_world
 
 MAX_EXAMPLES = 5
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -88,8 +87,8 @@ def test_every_operation_as(role, in_process):
     else:
         user = world.other_clinician if role == "other_site" else world.staff[role]
         schema_user = user
-        headers = {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
-    schema_key = Token.objects.get_or_create(user=schema_user)[0].key
+        headers = {"Authorization": f"Token {api_key_for(user)}"}
+    schema_key = api_key_for(schema_user)
     schema = schemathesis.openapi.from_wsgi(
         "/api/schema/?format=json", in_process, headers={"Authorization": f"Token {schema_key}"}
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from users.models import Role
@@ -33,11 +32,20 @@ class World:
         client = APIClient()
         if user is not None:
             if token:
-                key = Token.objects.get_or_create(user=user)[0].key
-                client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+                client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
             else:
                 client.force_login(user)
         return client
+
+
+def api_key_for(user) -> str:
+    """A live API token's secret for ``user``: issued through the service the first time it is
+    asked for, then the same one for that user object (the secret is not kept anywhere else)."""
+    from users.api.tokens import api_token_create
+
+    if not hasattr(user, "_test_api_key"):
+        _token, user._test_api_key = api_token_create(user=user, name="Test integration", expires_at=None, by=user)
+    return user._test_api_key
 
 
 def staff_member(site, role, **fields):

@@ -25,11 +25,10 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from users.models import Role
 
-from .test_api_world import ROLES, build_world
+from .test_api_world import ROLES, api_key_for, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +136,9 @@ def build_matrix_world():
         patient=patient, by=clinician, name="Naltrexone 50 mg", medication_class="other", start_date=today
     )
     o["ical_token"] = calendar_feed_reset(user=clinician, by=clinician)
+    from users.api.tokens import api_token_create
+
+    o["api_token"] = api_token_create(user=clinician, name="Matrix integration", expires_at=None, by=clinician)[0]
     return w
 
 
@@ -153,6 +155,7 @@ def kwargs_for(name: str, converters: dict, w) -> dict:
         "users:membership_edit": {"public_id": w.site.public_id, "membership_id": o["membership"].pk},
         "users:invitation_revoke": {"public_id": w.site.public_id, "invitation_id": o["invitation"].pk},
         "users:invitation_accept": {"token": o["invitation_token"]},
+        "users:api_token_revoke": {"public_id": o["api_token"].public_id},
         "patients:episode_discharge": {"public_id": p, "episode_id": o["episode"].public_id},
         "patients:disclosure_packet": {"public_id": p, "disclosure_id": o["disclosure"].public_id},
         "intake:referral": {"public_id": o["referral"].public_id},
@@ -252,7 +255,7 @@ def client_for(w, column: str, *, api: bool) -> Client:
         return client
     user = w.other_clinician if column == "other_site" else w.staff[column]
     if api:
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_key_for(user)}"
     else:
         client.force_login(user)
     return client
@@ -325,6 +328,87 @@ def test_cross_site_probes_answer_404():
         if got != "404":
             wrong.append(f"{name}: {got}")
     assert not wrong, "A user of another site must get 404:\n" + "\n".join(wrong)
+
+
+# --- Django admin, as staff ---------------------------------------------------------------------------
+#
+# The main table sees every admin route as a non-staff member (sent to sign in). Here the admin
+# pages of the per-site settings and staff tokens are probed as those who do reach the admin. The
+# object pages name a row of site A. Columns: a superuser; a site admin of site A with the model
+# permissions; a site admin of site B with the same permissions; a staff member of site A without
+# them; a member who is not staff. ``absent`` is the admin's "does not exist" redirect, its 404.
+
+ADMIN_COLUMNS = ["superuser", "site_admin", "other_site_admin", "staff_no_perms", "member"]
+ADMIN_MODELS = {"assessments_instrumentsetting", "users_apitoken"}
+STAFF_ADMIN_EXPECTED: dict[str, str] = {
+    "admin:assessments_instrumentsetting_changelist": "ok ok ok 403 login",
+    "admin:assessments_instrumentsetting_add": "ok ok ok 403 login",
+    "admin:assessments_instrumentsetting_change": "ok ok absent 403 login",
+    # Django's history page looks the row up before checking permissions: absent, not 403.
+    "admin:assessments_instrumentsetting_history": "ok ok absent absent login",
+    "admin:assessments_instrumentsetting_delete": "403 403 403 403 login",
+    # Tokens are issued by their owner on the API tokens page, never added in the admin.
+    "admin:users_apitoken_changelist": "ok ok ok 403 login",
+    "admin:users_apitoken_add": "403 403 403 403 login",
+    "admin:users_apitoken_change": "ok ok absent 403 login",
+    "admin:users_apitoken_history": "ok ok absent absent login",
+    "admin:users_apitoken_delete": "403 403 403 403 login",
+}
+
+
+def _admin_class(response) -> str:
+    if response.status_code == 302 and response["Location"] == reverse("admin:index"):
+        return "absent"
+    if response.status_code in (301, 302) and "/login/" in response["Location"]:
+        return "login"
+    return classify(response)
+
+
+def test_every_settings_and_token_admin_route_is_in_the_staff_table():
+    names = {name for name in all_routes() if name.startswith("admin:") and name[6:].rsplit("_", 1)[0] in ADMIN_MODELS}
+    assert names == set(STAFF_ADMIN_EXPECTED)
+
+
+def test_staff_admin_access_matches_the_table():
+    from django.contrib.auth.models import Permission
+
+    from assessments.services import instrument_setting_save
+    from users.api.tokens import api_token_create
+    from users.tests.factories import UserFactory
+
+    from .test_api_world import staff_member
+
+    w = build_world()
+    objects = {
+        "assessments_instrumentsetting": instrument_setting_save(
+            site=w.site, instrument_code="AUDIT", enabled=True, reassessment_interval_days=90, by=None
+        ),
+        "users_apitoken": api_token_create(
+            user=w.staff[Role.CLINICIAN], name="Matrix", expires_at=None, by=w.staff[Role.CLINICIAN]
+        )[0],
+    }
+    perms = Permission.objects.filter(content_type__model__in=["instrumentsetting", "apitoken"])
+    users = {
+        "superuser": UserFactory(mfa=True, is_staff=True, is_superuser=True),
+        "site_admin": staff_member(w.site, Role.SITE_ADMIN, is_staff=True),
+        "other_site_admin": staff_member(w.other_site, Role.SITE_ADMIN, is_staff=True),
+        "staff_no_perms": staff_member(w.site, Role.CLINICIAN, is_staff=True),
+        "member": w.staff[Role.CLINICIAN],
+    }
+    for column in ("site_admin", "other_site_admin"):
+        users[column].user_permissions.add(*perms)
+    wrong = []
+    for name, classes in sorted(STAFF_ADMIN_EXPECTED.items()):
+        model = name[6:].rsplit("_", 1)[0]
+        needs_object = name.rsplit("_", 1)[1] in {"change", "history", "delete"}
+        url = reverse(name, args=[objects[model].pk] if needs_object else [])
+        for column, expected in zip(ADMIN_COLUMNS, classes.split(), strict=True):
+            client = Client()
+            client.force_login(users[column])
+            got = _admin_class(client.get(url))
+            if got != expected:
+                wrong.append(f"{name} as {column}: expected {expected}, got {got}")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.skipif(not os.environ.get("MATRIX_PRINT"), reason="set MATRIX_PRINT=1 to print the observed table")
@@ -536,7 +620,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "sessions:rollcall": ("GET", "login 403 ok ok ok 403"),
     "sessions:rollcall_row": ("POST", "login 403 ok ok 403 403"),
     "users:api_token_create": ("POST", "login ok ok ok ok ok"),
-    "users:api_token_revoke": ("POST", "login ok ok ok ok ok"),
+    # The probed token is the clinician's: only its owner reaches it.
+    "users:api_token_revoke": ("POST", "login 404 ok 404 404 404"),
     "users:api_tokens": ("GET", "login ok ok ok ok ok"),
     "users:invitation_accept": ("GET", "ok ok ok ok ok ok"),
     "users:invitation_revoke": ("POST", "login 403 403 403 403 ok"),

@@ -7,9 +7,10 @@ Apply it first in the bases of every ``ModelAdmin``::
 
 Scoping: superusers see everything. Other staff (site admins) see rows whose site is one
 where they hold ``site.change``; the path from the model to its site is inferred (``site``,
-or through ``patient``, ``episode``, ``session``, ``track``, ``plan``; users through their
-memberships). A model with no path to a site is shown to superusers only. Admins that scope
-their own queryset more tightly (patients' read-only admin) keep their rule as well.
+or through ``patient``, ``episode``, ``session``, ``track``, ``plan``; users, and their API
+tokens, through their memberships). A model with no path to a site is shown to superusers
+only. Admins that scope their own queryset more tightly (patients' read-only admin) keep
+their rule as well.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.core.exceptions import FieldDoesNotExist
 from audit.models import Action
 from audit.services import record
 
-from .models import Site, User
+from .models import ApiToken, Site, User
 from .permissions import site_ids_for
 
 _SITE_PATHS = ("site", "patient__site", "episode__site", "session__site", "track__site", "plan__site")
@@ -31,6 +32,8 @@ def site_path_for(model) -> str | None:
         return "pk"
     if model is User:
         return "memberships__site"
+    if model is ApiToken:  # a token acts at every site of its owner
+        return "user__memberships__site"
     for path in _SITE_PATHS:
         current = model
         try:

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import timezone
 
 from .models import Membership, Role, Site
 
@@ -58,3 +61,21 @@ class AcceptInvitationForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+
+class ApiTokenForm(forms.Form):
+    EXPIRY_CHOICES = [
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("180", "In 180 days"),
+        ("365", "In a year"),
+        ("never", "Never (revoke it by hand)"),
+    ]
+
+    name = forms.CharField(max_length=80, label="Name", help_text="What the token is for, e.g. “EHR nightly import”.")
+    expires = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="90", label="Expires")
+
+    def expires_at(self):
+        """The chosen expiry as an aware datetime, or None for a token that does not expire."""
+        choice = self.cleaned_data["expires"]
+        return None if choice == "never" else timezone.now() + timedelta(days=int(choice))

@@ -202,3 +202,71 @@ class Invitation(TimeStampedModel):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        """Tokens that still authenticate: not revoked and not past their expiry."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        )
+
+
+class ApiToken(TimeStampedModel):
+    """A staff member's named API token for an integration; it acts as its owner.
+
+    Only the SHA-256 of the secret is stored, with its first characters (``prefix``) so the
+    owner and an admin can tell tokens apart; the secret itself is shown once, at creation.
+    A token is never deleted: revoking it stamps ``revoked_at`` and keeps the row as history.
+    """
+
+    TAG = "iop_"
+    PREFIX_LENGTH = 12  # the tag and 8 random characters; what the page and the admin show
+    _PREFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What the token is for, e.g. 'EHR nightly import'.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+        constraints = [
+            # Names tell a person's live tokens apart; a revoked token frees its name.
+            models.UniqueConstraint(
+                "user",
+                Lower("name"),
+                condition=models.Q(revoked_at__isnull=True),
+                name="apitoken_user_live_name_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def new_secret(cls) -> str:
+        ident = "".join(secrets.choice(cls._PREFIX_ALPHABET) for _ in range(cls.PREFIX_LENGTH - len(cls.TAG)))
+        return f"{cls.TAG}{ident}{secrets.token_urlsafe(32)}"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -17,6 +17,6 @@ urlpatterns = [
     ),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("account/api-tokens/", views_tokens.api_tokens, name="api_tokens"),
-    path("account/api-tokens/create/", views_tokens.api_token_create, name="api_token_create"),
-    path("account/api-tokens/revoke/", views_tokens.api_token_revoke, name="api_token_revoke"),
+    path("account/api-tokens/create/", views_tokens.api_token_create_view, name="api_token_create"),
+    path("account/api-tokens/<uuid:public_id>/revoke/", views_tokens.api_token_revoke_view, name="api_token_revoke"),
 ]

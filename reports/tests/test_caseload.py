@@ -98,6 +98,26 @@ def test_a_never_assessed_patient_is_due_for_re_assessment(world):
     assert row.reassess_due
 
 
+def test_the_sites_instrument_settings_decide_what_is_due(world, make_staff):
+    from assessments.services import instrument_setting_save
+
+    site, clinician = world["site"], world["clinician"]
+    admin = make_staff(Role.SITE_ADMIN)
+    fresh = _mine(site, clinician, "Fresh")
+
+    def due(episode) -> bool:
+        return caseload(site, _window(site), counselor=clinician).get(pk=episode.pk).reassess_due
+
+    for code in ("PHQ-9", "GAD-7", "BAM"):
+        instrument_setting_save(
+            site=site, instrument_code=code, enabled=False, reassessment_interval_days=None, by=admin
+        )
+    assert not due(fresh)  # nothing scheduled is offered at the site any more
+    # The calm patient had PHQ-9, GAD-7 and BAM today; an AUDIT every 30 days was never given.
+    instrument_setting_save(site=site, instrument_code="AUDIT", enabled=True, reassessment_interval_days=30, by=admin)
+    assert due(fresh) and due(world["calm"])
+
+
 def test_the_whole_site_includes_other_counselors_patients_but_no_other_site(world):
     rows = list(caseload(world["site"], _window(world["site"])))
     assert world["theirs"].pk in {e.pk for e in rows}
@@ -121,7 +141,7 @@ def test_the_row_flag_test_agrees_with_the_counting_query(world):
     ]  # fmt: skip
 
 
-def test_the_query_is_one_for_one_patient_or_fifty(site, make_staff):
+def test_the_queries_are_the_same_for_one_patient_or_fifty(site, make_staff):
     clinician = make_staff(Role.CLINICIAN)
     _mine(site, clinician, "Only")
     with CaptureQueriesContext(connection) as one:
@@ -131,7 +151,8 @@ def test_the_query_is_one_for_one_patient_or_fifty(site, make_staff):
     with CaptureQueriesContext(connection) as fifty:
         rows = list(caseload(site, _window(site), counselor=clinician))
     assert len(rows) == 50
-    assert len(one) == len(fifty) == 1
+    # The site's instrument settings (its re-assessment cadence), then the caseload itself.
+    assert len(one) == len(fifty) == 2
 
 
 # --- the page -------------------------------------------------------------------------------------

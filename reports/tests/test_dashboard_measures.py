@@ -120,6 +120,20 @@ def test_overdue_documentation(world):
     assert [r[1] for r in dashboard.overdue(filters(world)).rows] == [1, 1, 2, 2]
 
 
+def test_overdue_re_assessments_follow_each_sites_instrument_settings(world):
+    from assessments.services import instrument_setting_save
+
+    for code in ("PHQ-9", "GAD-7", "BAM"):
+        instrument_setting_save(
+            site=world.site, instrument_code=code, enabled=False, reassessment_interval_days=None, by=None
+        )
+    assert [r[1] for r in dashboard.overdue(filters(world)).rows] == [1, 1, 2, 0]
+    both = filters(world, sites=[world.site.pk, world.other_site.pk])
+    assert (
+        dashboard.overdue(both).rows[3][1] == dashboard.overdue(filters(world, sites=[world.other_site.pk])).rows[3][1]
+    )
+
+
 def test_other_sites_data_never_counts(world):
     only_b = dashboard.build(filters(world, sites=[world.other_site.pk]))
     assert only_b.attendance == {"rostered": 1, "attended": 1, "rate": 100.0}

@@ -6,7 +6,6 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from audit.models import Action, AuditEvent
 from users.models import Role
@@ -62,10 +61,12 @@ def test_the_api_refuses_anonymous_requests(client):
 
 
 def test_a_revoked_token_stops_working(clinician):
-    token = Token.objects.create(user=clinician)
-    client = Client(headers={"Authorization": f"Token {token.key}"})
+    from users.api.tokens import api_token_create, api_token_revoke
+
+    token, secret = api_token_create(user=clinician, name="Reports export", expires_at=None, by=clinician)
+    client = Client(headers={"Authorization": f"Token {secret}"})
     assert client.get("/api/v1/me/").status_code == 200
-    token.delete()
+    api_token_revoke(token=token, by=clinician)
     assert client.get("/api/v1/me/").status_code == 401
 
 
