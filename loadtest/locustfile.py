@@ -194,8 +194,17 @@ class IntakeUser(ClinicUser):
 
     @task(5)
     def search(self):
+        # Criteria travel in a POST body, never in the URL (the page refuses GET searches).
         q = random.choice(self.account["last_names"])[: random.randint(3, 6)]
-        self.client.get(f"/patients/?q={q}", name="patient search")
+        if not getattr(self, "_search_page", None):
+            self._search_page = self.client.get("/patients/", name="patient search [form]").text
+        with self.csrf_post(
+            "/patients/", {"q": q}, "patient search (POST)", page_html=self._search_page, catch_response=True
+        ) as resp:
+            if resp.status_code != 200 or "found</caption>" not in resp.text:
+                resp.failure(f"search refused ({resp.status_code}): {first_error(resp.text)}")
+            else:
+                self._search_page = resp.text
 
     @task(4)
     def chart(self):
@@ -259,6 +268,10 @@ class ClinicianUser(ClinicUser):
         self.client.get(f"/sessions/patients/{p}/hours/", name="patient hours (attendance)")
 
     @task(1)
+    def caseload(self):
+        self.client.get("/reports/caseload/", name="caseload")
+
+    @task(1)
     def sign_note(self):
         if not self.account["draft_notes"]:
             return
@@ -281,7 +294,15 @@ class SupervisorUser(ClinicUser):
 
     @task(2)
     def cosign_queue(self):
-        self.client.get("/sessions/cosign/", name="co-sign queue (dashboard)")
+        self.client.get("/sessions/cosign/", name="co-sign queue")
+
+    @task(1)
+    def dashboard(self):
+        self.client.get("/reports/dashboard/", name="program dashboard")
+
+    @task(1)
+    def site_caseload(self):
+        self.client.get("/reports/caseload/?scope=site", name="caseload (whole site)")
 
     @task(2)
     def audit(self):
