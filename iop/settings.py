@@ -181,6 +181,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if IS_POSTGRES and not envbool("DATABASE_JIT", False):
+    # PostgreSQL's JIT compiles expensive-looking plans to machine code. The caseload and
+    # dashboard queries are many small correlated subqueries: JIT compilation took ~1 s of a
+    # 1.2 s site caseload on the benchmark data, for nothing. Off unless asked for.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": envurl("CACHE_URL", environ.Env.cache_url_config, "locmemcache://")}
