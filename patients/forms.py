@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from users.models import Role, User
 
 from .models import (
+    EMERGENCY_REASON_MIN_LENGTH,
     LEVEL_CHOICES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
@@ -22,6 +23,7 @@ from .models import (
     Patient,
     Purpose,
     ReferralSource,
+    ReviewOutcome,
     RevocationMethod,
     SignedBy,
     Stage,
@@ -239,4 +241,41 @@ class ArchiveForm(forms.Form):
         label="Why is this record archived?",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="For example: registered twice (the other record is P…), or a test record.",
+    )
+
+
+class EmergencyAccessForm(forms.Form):
+    """Break-glass look-up: the exact MRN and the date of birth together, and the reason."""
+
+    mrn = forms.CharField(
+        label="MRN",
+        max_length=20,
+        required=False,
+        help_text="Exactly as on the patient's record, for example P7K2M9QX4.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_of_birth = forms.DateField(required=False, widget=DATE)
+    reason = forms.CharField(
+        label="Reason for emergency access",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            f"What is the emergency? At least {EMERGENCY_REASON_MIN_LENGTH} characters. It is shown on every page "
+            "you open, recorded with each one, and reviewed by the supervisors and directors of the patient's site."
+        ),
+    )
+
+
+class EmergencyReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Was this access appropriate?",
+        choices=ReviewOutcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Review note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the access was inappropriate: why, and what follows.",
     )

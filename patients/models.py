@@ -973,3 +973,107 @@ class Disclosure(models.Model):
     def category_labels(self) -> list[str]:
         labels = dict(InfoCategory.choices)
         return [labels.get(c, c) for c in self.categories]
+
+
+# --- Break-glass emergency access (HIPAA §164.312(a)(2)(ii)) ----------------------------------------
+
+# A reason that says what the emergency is, not "urgent" or "needed it".
+EMERGENCY_REASON_MIN_LENGTH = 20
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROPRIATE = "appropriate", "Appropriate"
+    INAPPROPRIATE = "inappropriate", "Inappropriate"
+
+
+class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
+    def live(self, now=None) -> EmergencyAccessQuerySet:
+        """Grants in force at ``now``: not ended early and not expired."""
+        return self.filter(ended_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def unreviewed(self) -> EmergencyAccessQuerySet:
+        return self.filter(reviewed_at__isnull=True)
+
+    def delete(self):
+        raise NeverDeleted("Emergency accesses are part of the access record, never removed.")
+
+
+class EmergencyAccess(models.Model):
+    """One break-glass grant: ``user`` may read ``patient``'s chart (at a site where the user
+    holds no role) from ``started_at`` until ``expires_at``, for ``reason``. Never a write.
+
+    The patient's site's supervisors and directors are alerted and review it afterwards
+    (``reviewed_*``); what was seen is in the audit trail, each event tagged with this grant.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    # The patient's site when access was granted: whose supervisors are alerted and review it.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Ended before it expired.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_outcome = models.CharField(max_length=20, choices=ReviewOutcome.choices, blank=True)
+    review_note = models.TextField(blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "emergency access"
+        verbose_name_plural = "emergency accesses"
+        indexes = [
+            models.Index(fields=["user", "expires_at"], name="emergency_user_expires_idx"),
+            models.Index(fields=["site", "reviewed_at"], name="emergency_site_review_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("started_at")), name="emergency_access_expires_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="emergency_access_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(reviewed_at__isnull=True, reviewed_by__isnull=True, review_outcome="")
+                    | (Q(reviewed_at__isnull=False, reviewed_by__isnull=False) & ~Q(review_outcome=""))
+                ),
+                name="emergency_access_review_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review_outcome=ReviewOutcome.INAPPROPRIATE) | ~Q(review_note=""),
+                name="emergency_access_inappropriate_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access on {self.started_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Emergency accesses are part of the access record, never removed.")
+
+    def clean(self) -> None:
+        super().clean()
+        self.reason = (self.reason or "").strip()
+        if len(self.reason) < EMERGENCY_REASON_MIN_LENGTH:
+            raise ValidationError(
+                {"reason": f"Say what the emergency is, in at least {EMERGENCY_REASON_MIN_LENGTH} characters."}
+            )
+        if self.patient_id and self.site_id and self.patient.site_id != self.site_id:
+            raise ValidationError({"site": "The grant is recorded at the patient's site."})
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.ended_at is None and self.expires_at > now
+
+    @property
+    def closed_at(self):
+        """When access stopped (or will stop): ended early, else the expiry."""
+        return self.ended_at or self.expires_at

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -22,9 +23,10 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import record
 from users.models import Membership, Role, Site, User
-from users.permissions import site_ids_for
+from users.permissions import forget_roles, has_capability, site_ids_for
 
 from .models import (
+    EMERGENCY_REASON_MIN_LENGTH,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
     REVOCATION_STATEMENT,
@@ -38,6 +40,7 @@ from .models import (
     ConsentStatus,
     Disclosure,
     DisclosureChannel,
+    EmergencyAccess,
     Episode,
     InfoCategory,
     LocEdition,
@@ -46,10 +49,12 @@ from .models import (
     Purpose,
     Referral,
     ReferralEvent,
+    ReviewOutcome,
     Stage,
     SupportContact,
     site_today,
 )
+from .signals import emergency_access_granted, emergency_access_reviewed
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -837,3 +842,179 @@ def disclosure_make(
         },
     )
     return disclosure
+
+
+# --- break-glass emergency access -------------------------------------------------------------------
+
+# The one answer for a wrong MRN, a wrong date of birth, an unknown patient and a patient the
+# user may not reach this way: a look-up tells nothing about who exists.
+EMERGENCY_NOT_FOUND = "No patient matches this MRN and date of birth. Check both and try again."
+
+
+class EmergencyNotFound(ValidationError):
+    """No patient this user may reach by break-glass matches the MRN and date of birth."""
+
+    def __init__(self):
+        super().__init__(EMERGENCY_NOT_FOUND)
+
+
+class AlreadyVisible(Exception):
+    """The user already sees this patient through a membership at the patient's site."""
+
+    def __init__(self, patient: Patient):
+        super().__init__("already visible")
+        self.patient = patient
+
+
+def _emergency_snapshot(access: EmergencyAccess) -> dict:
+    return {
+        "user": str(access.user.public_id),
+        "started_at": access.started_at,
+        "expires_at": access.expires_at,
+        "ended_at": access.ended_at,
+        "review_outcome": access.review_outcome,
+        "review_note": access.review_note,
+        "reviewed_by": str(access.reviewed_by.public_id) if access.reviewed_by_id else None,
+        "reviewed_at": access.reviewed_at,
+    }
+
+
+@transaction.atomic
+def emergency_access_open(
+    *, by: User, mrn: str, date_of_birth: date | None, reason: str, now: datetime | None = None
+) -> tuple[EmergencyAccess, bool]:
+    """Break the glass: read-only access to one patient of another site, for
+    ``BREAK_GLASS_MINUTES``, found by the exact MRN *and* date of birth (no browsing).
+
+    Returns ``(grant, created)``; a live grant of the same user to the same patient is returned
+    as it is. Raises ValidationError keyed ``mrn``/``date_of_birth``/``reason`` for missing input
+    or a reason shorter than ``EMERGENCY_REASON_MIN_LENGTH``, ``EmergencyNotFound`` (one message)
+    for any pair that does not match a patient ``by`` may reach this way, and ``AlreadyVisible``
+    when ``by`` sees the patient anyway. The grant is audited (BREAK_GLASS, with the reason) and
+    the site's supervisors and directors are alerted (``emergency_access_granted``).
+    """
+    if not site_ids_for(by, "emergency.access"):
+        raise ValidationError("Emergency access is for counselors, clinical supervisors and program directors.")
+    mrn = normalize_mrn(mrn)
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not mrn:
+        errors["mrn"] = "Enter the patient's MRN exactly."
+    if date_of_birth is None:
+        errors["date_of_birth"] = "Enter the patient's date of birth."
+    if len(reason) < EMERGENCY_REASON_MIN_LENGTH:
+        errors["reason"] = f"Say what the emergency is, in at least {EMERGENCY_REASON_MIN_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
+    patient = Patient.objects.active().select_related("site").filter(mrn=mrn, date_of_birth=date_of_birth).first()
+    if patient is None:
+        raise EmergencyNotFound
+    if has_capability(by, patient.site_id, "patient.view"):
+        raise AlreadyVisible(patient)
+    if patient.site_id in site_ids_for(by):
+        # A member of the patient's site without patient access (a site admin): break-glass is
+        # not a way around the role they hold there.
+        raise EmergencyNotFound
+    now = now or timezone.now()
+    live = EmergencyAccess.objects.live(now).filter(user=by, patient=patient).select_related("user").first()
+    if live is not None:
+        return live, False
+    access = EmergencyAccess(
+        user=by,
+        patient=patient,
+        site=patient.site,
+        reason=reason,
+        started_at=now,
+        expires_at=now + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+    )
+    access.full_clean()
+    access.save()
+    record(
+        Action.BREAK_GLASS,
+        actor=by,
+        site=patient.site,
+        patient=patient,
+        obj=access,
+        reason=access.reason,
+        changes={"before": {}, "after": _emergency_snapshot(access)},
+    )
+    emergency_access_granted.send(sender=EmergencyAccess, access=access)
+    forget_roles(by)  # the next visibility check loads the new grant
+    return access, True
+
+
+@transaction.atomic
+def emergency_access_end(*, access: EmergencyAccess, by: User) -> EmergencyAccess:
+    """The holder ends their grant before it expires. Audited (UPDATE, before/after)."""
+    access = EmergencyAccess.objects.select_for_update(of=("self",)).select_related("user").get(pk=access.pk)
+    if access.user_id != by.pk:
+        raise ValidationError("Only the person who opened emergency access can end it here.")
+    if not access.is_live():
+        raise ValidationError("This emergency access has already ended.")
+    before = _emergency_snapshot(access)
+    access.ended_at = timezone.now()
+    access.save(update_fields=["ended_at"])
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=access.site_id,
+        patient=access.patient,
+        obj=access,
+        reason=access.reason,
+        changes={"before": before, "after": _emergency_snapshot(access)},
+    )
+    forget_roles(by)
+    return access
+
+
+@transaction.atomic
+def emergency_access_review(*, access: EmergencyAccess, by: User, outcome: str, note: str = "") -> EmergencyAccess:
+    """A supervisor or director of the patient's site records whether an emergency access was
+    appropriate. ``inappropriate`` needs a note and ends the grant at once if it is still live.
+
+    Raises ValidationError (keyed ``outcome``/``note``) for a missing outcome or note, when the
+    grant was already reviewed, and when ``by`` may not review it (or held it). Audited (UPDATE,
+    before/after); the alert about the grant is closed (``emergency_access_reviewed``).
+    """
+    access = (
+        EmergencyAccess.objects.select_for_update(of=("self",))
+        .select_related("user", "reviewed_by", "patient")
+        .get(pk=access.pk)
+    )
+    if not has_capability(by, access.site_id, "emergency.review"):
+        raise ValidationError("Only a clinical supervisor or program director of the patient's site reviews this.")
+    if access.user_id == by.pk:
+        raise ValidationError("Someone else reviews your own emergency access.")
+    if access.reviewed_at is not None:
+        raise ValidationError(
+            f"Already reviewed by {access.reviewed_by} on {timezone.localtime(access.reviewed_at):%Y-%m-%d %H:%M}."
+        )
+    note = (note or "").strip()
+    errors: dict[str, str] = {}
+    if outcome not in ReviewOutcome.values:
+        errors["outcome"] = "Choose whether the access was appropriate."
+    elif outcome == ReviewOutcome.INAPPROPRIATE and not note:
+        errors["note"] = "Say why the access was inappropriate and what follows."
+    if errors:
+        raise ValidationError(errors)
+    before = _emergency_snapshot(access)
+    now = timezone.now()
+    fields = ["reviewed_by", "reviewed_at", "review_outcome", "review_note"]
+    access.reviewed_by = by
+    access.reviewed_at = now
+    access.review_outcome = outcome
+    access.review_note = note
+    if outcome == ReviewOutcome.INAPPROPRIATE and access.is_live(now):
+        access.ended_at = now
+        fields.append("ended_at")
+    access.save(update_fields=fields)
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=access.site_id,
+        patient=access.patient,
+        obj=access,
+        changes={"before": before, "after": _emergency_snapshot(access)},
+    )
+    emergency_access_reviewed.send(sender=EmergencyAccess, access=access, by=by)
+    return access
