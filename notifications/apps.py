@@ -13,8 +13,19 @@ class NotificationsConfig(AppConfig):
         from . import checks, receivers, reminders, staff  # noqa: F401
         from .links import register
 
-        # An emergency-access alert opens the grant's review page.
+        # An emergency-access alert opens the grant's review page; a no-consent disclosure alert
+        # the patient's disclosure log.
         register(
             "patients.EmergencyAccess",
             lambda object_id: reverse("patients:emergency_review", kwargs={"access_id": object_id}),
         )
+        register("patients.Disclosure", _disclosure_log_url)
+
+
+def _disclosure_log_url(object_id: str) -> str | None:
+    from django.urls import reverse
+
+    from patients.models import Disclosure
+
+    patient = Disclosure.objects.filter(public_id=object_id).values_list("patient__public_id", flat=True).first()
+    return reverse("patients:disclosure_list", kwargs={"public_id": patient}) if patient else None

@@ -32,6 +32,7 @@ class AlertKind(models.TextChoices):
     NO_SHOW = "no_show", "No-show follow-up"
     REVIEW_DUE = "review_due", "Review due"
     EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+    NO_CONSENT_DISCLOSURE = "no_consent_release", "Disclosure without consent"
     OTHER = "other", "Other"
 
 

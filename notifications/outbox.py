@@ -91,6 +91,12 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], DefaultTemplate] = {
         "Sign in to review it.\n\n{{ sign_in_url }}",
         subject="Emergency access to review",
     ),
+    ("staff_no_consent_disclosure", Channel.EMAIL): DefaultTemplate(
+        Audience.STAFF,
+        "Records were released without consent at {{ site_name }} in IOP Clinic. Sign in to review it.\n\n"
+        "{{ sign_in_url }}",
+        subject="Disclosure to review",
+    ),
     ("staff_daily_digest", Channel.EMAIL): DefaultTemplate(
         Audience.STAFF,
         "Your day in IOP Clinic at {{ site_name }}:\n\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from patients.signals import emergency_access_granted, emergency_access_reviewed
+from patients.signals import disclosure_without_consent, emergency_access_granted, emergency_access_reviewed
 
 from . import services
 
@@ -14,6 +14,11 @@ from . import services
 @receiver(emergency_access_granted, dispatch_uid="notifications_emergency_access_granted")
 def _emergency_access_granted(sender, access, **kwargs) -> None:
     services.emergency_access_alert(access=access)
+
+
+@receiver(disclosure_without_consent, dispatch_uid="notifications_disclosure_without_consent")
+def _disclosure_without_consent(sender, disclosure, **kwargs) -> None:
+    services.no_consent_disclosure_alert(disclosure=disclosure)
 
 
 @receiver(emergency_access_reviewed, dispatch_uid="notifications_emergency_access_reviewed")

@@ -166,6 +166,32 @@ def emergency_access_alert(*, access) -> Alert:
     return alert
 
 
+TITLES.setdefault("NO_CONSENT_DISCLOSURE", "Records released without consent (Part 2 exception): review it")
+
+
+@transaction.atomic
+def no_consent_disclosure_alert(*, disclosure) -> Alert:
+    """Tell the supervisors and directors of the patient's site (but not the person who made it,
+    unless nobody else is there) that records left without consent: an in-app alert linked to
+    the disclosure log and a PHI-free email each."""
+    from .staff import staff_email_notice
+
+    reviewers = site_reviewers(disclosure.site)
+    people = [u for u in reviewers if u.pk != disclosure.disclosed_by_id] or reviewers
+    alert = alert_raise(
+        site=disclosure.site,
+        kind=AlertKind.NO_CONSENT_DISCLOSURE,
+        severity=Severity.HIGH,
+        title_code="NO_CONSENT_DISCLOSURE",
+        patient=disclosure.patient,
+        obj=disclosure,
+        recipients=people,
+        by=disclosure.disclosed_by,
+    )
+    staff_email_notice(alert=alert, recipients=people, template_key="staff_no_consent_disclosure")
+    return alert
+
+
 @transaction.atomic
 def alerts_close_about(*, object_type: str, object_id: str, by: User, note: str) -> int:
     """Acknowledge the open alerts about a record that its own review has settled (an emergency

@@ -929,6 +929,12 @@ class DisclosureChannel(models.TextChoices):
 
 class LegalBasis(models.TextChoices):
     CONSENT = "consent", "Patient consent (§2.31)"
+    MEDICAL_EMERGENCY = "medical_emergency", "Medical emergency (§2.51)"
+    COURT_ORDER = "court_order", "Court order (§2.61–2.67)"
+
+
+# The exceptions a disclosure without the patient's consent may rest on (DOMAIN.md §11).
+NO_CONSENT_BASES = frozenset({LegalBasis.MEDICAL_EMERGENCY, LegalBasis.COURT_ORDER})
 
 
 class DisclosureQuerySet(models.QuerySet["Disclosure"]):
@@ -948,8 +954,18 @@ class Disclosure(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="disclosures")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="disclosures")
     legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices, default=LegalBasis.CONSENT)
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="disclosures")
+    # Set exactly when the legal basis is the patient's consent.
+    consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="disclosures")
     recipient = models.CharField(max_length=200)
+    # Medical emergency (§2.51(c)): the medical personnel's name is ``recipient``; their facility,
+    # the nature of the emergency; who disclosed and when are ``disclosed_by``/``disclosed_at``.
+    recipient_facility = models.CharField("Health care facility", max_length=200, blank=True)
+    emergency_nature = models.TextField("Nature of the emergency", blank=True)
+    # Court order (§2.61–2.67): which order authorised it.
+    court_order_reference = models.CharField(
+        "Court order", max_length=200, blank=True, help_text="Court, case or docket number, judge."
+    )
+    court_order_date = models.DateField("Date of the order", null=True, blank=True)
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     categories = models.JSONField(default=list)
     channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
@@ -962,9 +978,32 @@ class Disclosure(models.Model):
 
     class Meta:
         ordering = ["-disclosed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(legal_basis=LegalBasis.CONSENT, consent__isnull=False)
+                    | (~Q(legal_basis=LegalBasis.CONSENT) & Q(consent__isnull=True))
+                ),
+                name="disclosure_consent_iff_consent_basis",
+            ),
+            models.CheckConstraint(
+                condition=~Q(legal_basis=LegalBasis.MEDICAL_EMERGENCY)
+                | (~Q(recipient_facility="") & ~Q(emergency_nature="")),
+                name="disclosure_emergency_documented",
+            ),
+            models.CheckConstraint(
+                condition=~Q(legal_basis=LegalBasis.COURT_ORDER)
+                | (~Q(court_order_reference="") & Q(court_order_date__isnull=False)),
+                name="disclosure_court_order_documented",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Disclosure on {self.disclosed_at:%Y-%m-%d}"
+
+    @property
+    def without_consent(self) -> bool:
+        return self.legal_basis != LegalBasis.CONSENT
 
     def delete(self, *args, **kwargs):
         raise NeverDeleted("The disclosure log is permanent.")

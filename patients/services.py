@@ -27,6 +27,7 @@ from users.permissions import forget_roles, has_capability, site_ids_for
 
 from .models import (
     EMERGENCY_REASON_MIN_LENGTH,
+    NO_CONSENT_BASES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
     REVOCATION_STATEMENT,
@@ -43,6 +44,7 @@ from .models import (
     EmergencyAccess,
     Episode,
     InfoCategory,
+    LegalBasis,
     LocEdition,
     Part2NoticeTemplate,
     Patient,
@@ -54,7 +56,7 @@ from .models import (
     SupportContact,
     site_today,
 )
-from .signals import emergency_access_granted, emergency_access_reviewed
+from .signals import disclosure_without_consent, emergency_access_granted, emergency_access_reviewed
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -841,6 +843,151 @@ def disclosure_make(
             },
         },
     )
+    return disclosure
+
+
+# What each no-consent exception must record, as the rule says it (the messages name the rule).
+NO_CONSENT_PURPOSE = {LegalBasis.MEDICAL_EMERGENCY: Purpose.TREATMENT, LegalBasis.COURT_ORDER: Purpose.LEGAL}
+
+
+@transaction.atomic
+def disclosure_make_without_consent(
+    *,
+    patient: Patient,
+    legal_basis: str,
+    recipient: str,
+    categories: list[str],
+    channel: str,
+    by: User,
+    disclosed_at: datetime | None = None,
+    recipient_facility: str = "",
+    emergency_nature: str = "",
+    consent_unobtainable: bool = False,
+    court_order_reference: str = "",
+    court_order_date: date | None = None,
+    court_order_confirmed: bool = False,
+    notes: str = "",
+) -> Disclosure:
+    """Log a release of Part 2 records made without the patient's consent, under an exception.
+
+    - Medical emergency (§2.51): to medical personnel, to the extent needed for a bona fide
+      emergency in which the patient's consent cannot be obtained. Records, as §2.51(c) requires
+      immediately after the disclosure: the medical personnel's name (``recipient``) and facility,
+      the name of the person disclosing (``by``), the date and time (``disclosed_at``, default
+      now), and the nature of the emergency.
+    - Court order (§2.61–2.67): the order's reference and date, and confirmation that it is an
+      order under subpart E (a subpoena alone authorises nothing).
+
+    Only a clinical supervisor or program director of the patient's site (``disclosure.no_consent``).
+    SUD counselling notes never leave this way (their own consent only). Raises ValidationError
+    keyed by field, naming the rule, for anything missing. Logged in the disclosure log (and so
+    the accounting) with its legal basis and the current Part 2 notice; audited (DISCLOSE, with the
+    emergency or the order as the reason); the site's supervisors and directors are alerted
+    (``disclosure_without_consent``).
+    """
+    if not has_capability(by, patient.site_id, "disclosure.no_consent"):
+        raise ValidationError(
+            "Only a clinical supervisor or program director of the patient's site may release records without consent."
+        )
+    recipient = " ".join((recipient or "").split())
+    recipient_facility = " ".join((recipient_facility or "").split())
+    emergency_nature = (emergency_nature or "").strip()
+    court_order_reference = " ".join((court_order_reference or "").split())
+    categories = list(dict.fromkeys(categories or []))
+    errors: dict[str, str] = {}
+    if legal_basis not in NO_CONSENT_BASES:
+        errors["legal_basis"] = "Choose the exception: medical emergency (§2.51) or court order (§2.61–2.67)."
+    if not categories:
+        errors["categories"] = "Choose what information is released (only what the emergency or the order needs)."
+    elif any(c not in InfoCategory.values for c in categories):
+        errors["categories"] = "Unknown information category."
+    elif InfoCategory.COUNSELLING_NOTES in categories:
+        errors["categories"] = "SUD counselling notes are released only under the patient's own consent for them."
+    if channel not in DisclosureChannel.values:
+        errors["channel"] = "Choose how the records are released."
+    now = timezone.now()
+    disclosed_at = disclosed_at or now
+    if disclosed_at > now + timedelta(minutes=1):
+        errors["disclosed_at"] = "The date and time of the disclosure cannot be in the future."
+    if legal_basis == LegalBasis.MEDICAL_EMERGENCY:
+        if not recipient:
+            errors["recipient"] = "Name the medical personnel who received the records (§2.51(c))."
+        if not recipient_facility:
+            errors["recipient_facility"] = "Name the health care facility of the medical personnel (§2.51(c))."
+        if not emergency_nature:
+            errors["emergency_nature"] = "Describe the nature of the medical emergency (§2.51(c))."
+        if not consent_unobtainable:
+            errors["consent_unobtainable"] = (
+                "Confirm that the patient's consent could not be obtained in time: otherwise ask for it (§2.51(a))."
+            )
+    elif legal_basis == LegalBasis.COURT_ORDER:
+        if not recipient:
+            errors["recipient"] = "Name the recipient the court order names."
+        if not court_order_reference:
+            errors["court_order_reference"] = "Give the court order's reference: court, case or docket number."
+        if court_order_date is None:
+            errors["court_order_date"] = "Give the date of the court order."
+        elif court_order_date > site_today(patient.site):
+            errors["court_order_date"] = "The date of the court order cannot be in the future."
+        if not court_order_confirmed:
+            errors["court_order_confirmed"] = (
+                "Confirm this is a court order under 42 CFR part 2 subpart E: a subpoena alone does not "
+                "authorise disclosure (§2.61)."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+    patient = Patient.objects.select_related("site").get(pk=patient.pk)
+    notice = Part2NoticeTemplate.current(site_today(patient.site))
+    if notice is None:
+        raise ValidationError("No Part 2 notice is set up: a disclosure cannot leave without one.")
+    emergency = legal_basis == LegalBasis.MEDICAL_EMERGENCY
+    disclosure = Disclosure(
+        patient=patient,
+        site=patient.site,
+        legal_basis=legal_basis,
+        consent=None,
+        recipient=recipient,
+        recipient_facility=recipient_facility if emergency else "",
+        emergency_nature=emergency_nature if emergency else "",
+        court_order_reference="" if emergency else court_order_reference,
+        court_order_date=None if emergency else court_order_date,
+        purpose=NO_CONSENT_PURPOSE[legal_basis],
+        categories=categories,
+        channel=channel,
+        notice=notice,
+        notes=(notes or "").strip(),
+        disclosed_by=by,
+        disclosed_at=disclosed_at,
+    )
+    disclosure.full_clean()
+    disclosure.save()
+    record(
+        Action.DISCLOSE,
+        actor=by,
+        site=patient.site,
+        patient=patient,
+        obj=disclosure,
+        reason=disclosure.emergency_nature or f"Court order {disclosure.court_order_reference}",
+        changes={
+            "before": {},
+            "after": {
+                "legal_basis": legal_basis,
+                "recipient": recipient,
+                "recipient_facility": disclosure.recipient_facility,
+                "emergency_nature": disclosure.emergency_nature,
+                "court_order_reference": disclosure.court_order_reference,
+                "court_order_date": disclosure.court_order_date,
+                "purpose": disclosure.purpose,
+                "categories": categories,
+                "channel": channel,
+                "disclosed_at": disclosure.disclosed_at,
+                "disclosed_by": by.signature_name,
+                "notice_version": notice.version,
+            },
+        },
+    )
+    disclosure_without_consent.send(sender=Disclosure, disclosure=disclosure)
     return disclosure
 
 

@@ -12,3 +12,7 @@ emergency_access_granted = Signal()
 # A supervisor or director reviewed a grant: the alert about it is closed.
 # Keyword arguments: ``access``, ``by``.
 emergency_access_reviewed = Signal()
+
+# Records were released without the patient's consent (medical emergency, court order): the
+# site's supervisors and directors are alerted. Keyword argument: ``disclosure``.
+disclosure_without_consent = Signal()

@@ -23,6 +23,11 @@ urlpatterns = [
     path("<uuid:public_id>/consents/<uuid:consent_id>/revoke/", views.consent_revoke, name="consent_revoke"),
     path("<uuid:public_id>/disclosures/", views.disclosure_list, name="disclosure_list"),
     path("<uuid:public_id>/disclosures/new/", views.disclosure_create, name="disclosure_create"),
+    path(
+        "<uuid:public_id>/disclosures/without-consent/",
+        views.disclosure_without_consent,
+        name="disclosure_without_consent",
+    ),
     path("<uuid:public_id>/disclosures/accounting/", views.disclosure_accounting, name="disclosure_accounting"),
     path(
         "<uuid:public_id>/disclosures/<uuid:disclosure_id>/packet/",

@@ -34,6 +34,7 @@ from .forms import (
     DisclosureForm,
     EmergencyAccessForm,
     EmergencyReviewForm,
+    NoConsentDisclosureForm,
     PatientForm,
     ReferralForm,
     RevokeForm,
@@ -70,6 +71,7 @@ CAPABILITIES = [
     "episode.discharge",
     "consent.manage",
     "disclosure.make",
+    "disclosure.no_consent",
     "patient.archive",
 ]
 
@@ -532,13 +534,42 @@ def disclosure_create(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @login_required
+def disclosure_without_consent(request: HttpRequest, public_id) -> HttpResponse:
+    """Log a release made without consent under a Part 2 exception (medical emergency §2.51,
+    court order §2.61–2.67). Supervisors and directors only; the site's are alerted."""
+    patient = get_patient_for_user(request.user, public_id, write=True, capability="disclosure.no_consent")
+    zone = patient.site.zone
+    with timezone.override(zone):
+        form = NoConsentDisclosureForm(
+            request.POST or None, initial={"legal_basis": "medical_emergency", "channel": "in_person"}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                disclosure = services.disclosure_make_without_consent(
+                    patient=patient, by=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Disclosure logged under {disclosure.get_legal_basis_display()}. The site's supervisors and "
+                    "directors have been alerted.",
+                )
+                return redirect("patients:disclosure_list", public_id=patient.public_id)
+        _viewed(request, patient, obj=patient)
+        return render(request, "patients/disclosure_no_consent_form.html", _chart_context(request, patient, form=form))
+
+
+@login_required
 def disclosure_packet(request: HttpRequest, public_id, disclosure_id) -> HttpResponse:
     """The printable packet: the Part 2 notice stamped on it and a copy of the consent's scope."""
     patient = get_patient_for_user(request.user, public_id, write=True, capability="disclosure.make")
     disclosure = get_object_or_404(
         patient.disclosures.select_related("consent", "notice", "disclosed_by"), public_id=disclosure_id
     )
-    disclosure.consent.patient = patient
+    if disclosure.consent is not None:
+        disclosure.consent.patient = patient
     _viewed(request, patient, obj=disclosure, action=Action.PRINT)
     return render(
         request,

@@ -462,6 +462,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "patients:disclosure_create": ("GET", "login ok ok ok 403 404"),
     "patients:disclosure_list": ("GET", "login ok ok ok ok 404"),
     "patients:disclosure_packet": ("GET", "login ok ok ok 403 404"),
+    "patients:disclosure_without_consent": ("GET", "login 403 403 ok ok 404"),
     "patients:edit": ("GET", "login ok ok ok 403 404"),
     "patients:emergency_access": ("GET", "login 403 ok ok ok 403"),
     # Ending a grant: only one's own (the probe names no grant of theirs).
