@@ -8,6 +8,7 @@
 * Co-signing placements and the recommended-vs-actual review need ``placement.override``.
 
 An object outside these querysets answers 404; a visible object the user may not change, 403.
+A break-glass grant shows its holder everything here for that one patient, read-only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from patients.models import Patient
-from patients.permissions import get_patient_for_user
+from patients.permissions import get_patient_for_user, patient_may, visible_q
 from users.permissions import get_for_user, has_capability, site_ids_for
 
 from .models import SCREENING_INSTRUMENTS, AssessmentResponse, Medication, Placement, Specimen
@@ -26,21 +27,21 @@ def responses_visible_to(user) -> QuerySet[AssessmentResponse]:
     clinical = site_ids_for(user, "clinical.view")
     screening = site_ids_for(user, "assessment.administer") - clinical
     return AssessmentResponse.objects.filter(
-        Q(site_id__in=clinical) | Q(site_id__in=screening, instrument__in=SCREENING_INSTRUMENTS),
+        visible_q(user, "clinical.view") | Q(site_id__in=screening, instrument__in=SCREENING_INSTRUMENTS),
         patient__deleted_at__isnull=True,
     )
 
 
 def placements_visible_to(user) -> QuerySet[Placement]:
-    return Placement.objects.filter(site_id__in=site_ids_for(user, "clinical.view"), patient__deleted_at__isnull=True)
+    return Placement.objects.filter(visible_q(user, "clinical.view"), patient__deleted_at__isnull=True)
 
 
 def specimens_visible_to(user) -> QuerySet[Specimen]:
-    return Specimen.objects.filter(site_id__in=site_ids_for(user, "clinical.view"), patient__deleted_at__isnull=True)
+    return Specimen.objects.filter(visible_q(user, "clinical.view"), patient__deleted_at__isnull=True)
 
 
 def medications_visible_to(user) -> QuerySet[Medication]:
-    return Medication.objects.filter(site_id__in=site_ids_for(user, "clinical.view"), patient__deleted_at__isnull=True)
+    return Medication.objects.filter(visible_q(user, "clinical.view"), patient__deleted_at__isnull=True)
 
 
 def _clinical_write(user, obj) -> bool:
@@ -94,12 +95,15 @@ def get_patient_for_clinical(user, public_id, *, capability: str = "clinical.vie
     """The patient (404 unless visible to the user at all), then 403 unless the user holds
     ``capability`` at the patient's site."""
     patient = get_patient_for_user(user, public_id)
-    if not has_capability(user, patient.site_id, capability):
+    if not patient_may(user, patient, capability):
         raise PermissionDenied
     return patient
 
 
+def may_see_clinical(user, patient: Patient) -> bool:
+    """``clinical.view`` for this patient: at the patient's site, or under a break-glass grant."""
+    return patient_may(user, patient, "clinical.view")
+
+
 def may_see_assessments(user, patient: Patient) -> bool:
-    return has_capability(user, patient.site_id, "clinical.view") or has_capability(
-        user, patient.site_id, "assessment.administer"
-    )
+    return may_see_clinical(user, patient) or has_capability(user, patient.site_id, "assessment.administer")

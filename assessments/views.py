@@ -50,6 +50,7 @@ from .permissions import (
     get_response_for_user,
     get_specimen_for_user,
     may_see_assessments,
+    may_see_clinical,
     medications_visible_to,
     placements_visible_to,
     responses_visible_to,
@@ -67,7 +68,7 @@ def _viewed(request: HttpRequest, patient: Patient, *, obj=None, object_type: st
 
 def _chart(request: HttpRequest, patient: Patient, **extra) -> dict:
     """Context every patient page needs: the chart header and which sections to link."""
-    clinical = has_capability(request.user, patient.site_id, "clinical.view")
+    clinical = may_see_clinical(request.user, patient)
     return {"patient": patient, "chart": chart_header(patient), "clinical": clinical, **extra}
 
 
@@ -91,7 +92,7 @@ def patient_assessments(request: HttpRequest, public_id) -> HttpResponse:
     patient = _get_patient(request, public_id)
     if not may_see_assessments(request.user, patient):
         raise PermissionDenied
-    clinical = has_capability(request.user, patient.site_id, "clinical.view")
+    clinical = may_see_clinical(request.user, patient)
     zone = patient.site.zone
     with timezone.override(zone):
         responses = list(
@@ -190,7 +191,7 @@ def response_detail(request: HttpRequest, public_id) -> HttpResponse:
     response = get_response_for_user(request.user, public_id)
     patient = response.patient
     with timezone.override(patient.site.zone):
-        clinical = has_capability(request.user, patient.site_id, "clinical.view")
+        clinical = may_see_clinical(request.user, patient)
         alerts = (
             list(
                 Alert.objects.about("assessments.AssessmentResponse", response.public_id).select_related(

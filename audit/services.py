@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.http import HttpRequest
 
+from users.permissions import emergency_grant_used
+
 from .models import Action, AuditEvent
 
 GENESIS = "0" * 64
@@ -51,6 +53,10 @@ def record(
     commit or roll back together. ``patient`` may be a patient object (its ``public_id`` is
     stored) or the public id itself. ``obj`` fills ``object_type``/``object_id`` from a model
     instance (its ``public_id`` when it has one, never a name).
+
+    An event about a patient the actor sees only under a break-glass grant carries the grant's
+    reason (unless a reason is given) and the grant's public id in ``changes["emergency_access"]``,
+    so every page seen during emergency access is on the record with why.
     """
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}.")
@@ -62,6 +68,10 @@ def record(
     if patient is not None and not isinstance(patient, str):
         patient = str(getattr(patient, "public_id", patient))
     site_id = getattr(site, "pk", site)
+    grant = emergency_grant_used(actor, patient) if actor is not None and patient else None
+    if grant is not None:
+        reason = reason or grant.reason
+        changes = {**(changes or {}), "emergency_access": grant.ref}
     event = AuditEvent(
         actor=actor,
         actor_label=(getattr(actor, "email", "") or "")[:254],

@@ -238,6 +238,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 INVITATION_TTL_HOURS = envint("INVITATION_TTL_HOURS", 72, minimum=1)
+# Break-glass emergency access (HIPAA §164.312(a)): how long one grant to read an out-of-site
+# patient's chart lasts, and how many failed MRN + date-of-birth look-ups a user gets per
+# BREAK_GLASS_LOOKUP_WINDOW_MINUTES before look-ups are refused.
+BREAK_GLASS_MINUTES = envint("BREAK_GLASS_MINUTES", 60, minimum=1)
+BREAK_GLASS_LOOKUP_FAILURES = envint("BREAK_GLASS_LOOKUP_FAILURES", 5, minimum=1)
+BREAK_GLASS_LOOKUP_WINDOW_MINUTES = envint("BREAK_GLASS_LOOKUP_WINDOW_MINUTES", 15, minimum=1)
 
 # --- Security (production switches) -----------------------------------------------
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)

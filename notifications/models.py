@@ -31,6 +31,8 @@ class AlertKind(models.TextChoices):
     SAFETY = "safety", "Safety"
     NO_SHOW = "no_show", "No-show follow-up"
     REVIEW_DUE = "review_due", "Review due"
+    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+    NO_CONSENT_DISCLOSURE = "no_consent_release", "Disclosure without consent"
     OTHER = "other", "Other"
 
 

@@ -83,6 +83,20 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], DefaultTemplate] = {
         "You have a new urgent alert in IOP Clinic. Sign in to review.\n\n{{ sign_in_url }}",
         subject="New urgent alert",
     ),
+    # Break-glass: the reviewers of the patient's site learn that there is something to review,
+    # never whose record or why (that is in the application).
+    ("staff_emergency_access", Channel.EMAIL): DefaultTemplate(
+        Audience.STAFF,
+        "Someone used emergency access to a record at {{ site_name }} in IOP Clinic. "
+        "Sign in to review it.\n\n{{ sign_in_url }}",
+        subject="Emergency access to review",
+    ),
+    ("staff_no_consent_disclosure", Channel.EMAIL): DefaultTemplate(
+        Audience.STAFF,
+        "Records were released without consent at {{ site_name }} in IOP Clinic. Sign in to review it.\n\n"
+        "{{ sign_in_url }}",
+        subject="Disclosure to review",
+    ),
     ("staff_daily_digest", Channel.EMAIL): DefaultTemplate(
         Audience.STAFF,
         "Your day in IOP Clinic at {{ site_name }}:\n\n"

@@ -20,7 +20,7 @@ from patients.models import Patient
 from users.models import Membership, Role, Site, User
 from users.permissions import has_capability
 
-from .models import Alert, AlertAction, AlertKind, Severity
+from .models import TITLES, Alert, AlertAction, AlertKind, Severity
 
 
 def _snapshot(alert: Alert) -> dict:
@@ -130,6 +130,98 @@ def alert_raise(
     return alert
 
 
+def site_reviewers(site: Site) -> list[User]:
+    """The active clinical supervisors and program directors of a site (who review break-glass
+    access and no-consent disclosures); when the site has none, its counselors, so the alert
+    always reaches someone clinical there."""
+    members = Membership.objects.active().filter(site=site, user__is_active=True)
+    ids = set(members.filter(role__in=[Role.SUPERVISOR, Role.DIRECTOR]).values_list("user_id", flat=True))
+    if not ids:
+        ids = set(members.filter(role=Role.CLINICIAN).values_list("user_id", flat=True))
+    return list(User.objects.filter(pk__in=ids).order_by("pk"))
+
+
+TITLES.setdefault("EMERGENCY_ACCESS", "Emergency (break-glass) access to a patient's record: review it")
+
+
+@transaction.atomic
+def emergency_access_alert(*, access) -> Alert:
+    """Tell the supervisors and directors of the patient's site that someone broke the glass:
+    an in-app alert (high severity, linked to the review page) and a PHI-free email each
+    ("someone used emergency access to a record at <site>; sign in to review")."""
+    from .staff import staff_email_notice
+
+    people = site_reviewers(access.site)
+    alert = alert_raise(
+        site=access.site,
+        kind=AlertKind.EMERGENCY_ACCESS,
+        severity=Severity.HIGH,
+        title_code="EMERGENCY_ACCESS",
+        patient=access.patient,
+        obj=access,
+        recipients=people,
+        by=access.user,
+    )
+    staff_email_notice(alert=alert, recipients=people, template_key="staff_emergency_access")
+    return alert
+
+
+TITLES.setdefault("NO_CONSENT_DISCLOSURE", "Records released without consent (Part 2 exception): review it")
+
+
+@transaction.atomic
+def no_consent_disclosure_alert(*, disclosure) -> Alert:
+    """Tell the supervisors and directors of the patient's site (but not the person who made it,
+    unless nobody else is there) that records left without consent: an in-app alert linked to
+    the disclosure log and a PHI-free email each."""
+    from .staff import staff_email_notice
+
+    reviewers = site_reviewers(disclosure.site)
+    people = [u for u in reviewers if u.pk != disclosure.disclosed_by_id] or reviewers
+    alert = alert_raise(
+        site=disclosure.site,
+        kind=AlertKind.NO_CONSENT_DISCLOSURE,
+        severity=Severity.HIGH,
+        title_code="NO_CONSENT_DISCLOSURE",
+        patient=disclosure.patient,
+        obj=disclosure,
+        recipients=people,
+        by=disclosure.disclosed_by,
+    )
+    staff_email_notice(alert=alert, recipients=people, template_key="staff_no_consent_disclosure")
+    return alert
+
+
+@transaction.atomic
+def alerts_close_about(*, object_type: str, object_id: str, by: User, note: str) -> int:
+    """Acknowledge the open alerts about a record that its own review has settled (an emergency
+    access reviewed, a disclosure reviewed): action "reviewed", with ``note``. The caller has
+    checked that ``by`` may review that record. Audited like any acknowledgement."""
+    closed = 0
+    for alert in Alert.objects.open().about(object_type, object_id).select_for_update(of=("self",)):
+        _acknowledge(alert, by=by, action_taken=AlertAction.REVIEWED, action_note=note)
+        closed += 1
+    return closed
+
+
+def _acknowledge(alert: Alert, *, by: User, action_taken: str, action_note: str) -> Alert:
+    before = _snapshot(alert)
+    alert.acknowledged_by = by
+    alert.acknowledged_at = timezone.now()
+    alert.action_taken = action_taken
+    alert.action_note = action_note
+    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "action_taken", "action_note", "updated_at"])
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=alert.site_id,
+        patient=alert.patient,
+        obj=alert,
+        changes={"before": before, "after": _snapshot(alert)},
+    )
+    return alert
+
+
 @transaction.atomic
 def alert_acknowledge(*, alert: Alert, by: User, action_taken: str, action_note: str) -> Alert:
     """Acknowledge an open alert: who (``by``), when (now), what was done and a note.
@@ -154,18 +246,4 @@ def alert_acknowledge(*, alert: Alert, by: User, action_taken: str, action_note:
         errors["action_note"] = "Describe what you did (an alert is never dismissed without a note)."
     if errors:
         raise ValidationError(errors)
-    before = _snapshot(alert)
-    alert.acknowledged_by = by
-    alert.acknowledged_at = timezone.now()
-    alert.action_taken = action_taken
-    alert.action_note = note
-    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "action_taken", "action_note", "updated_at"])
-    record(
-        Action.UPDATE,
-        actor=by,
-        site=alert.site_id,
-        patient=alert.patient,
-        obj=alert,
-        changes={"before": before, "after": _snapshot(alert)},
-    )
-    return alert
+    return _acknowledge(alert, by=by, action_taken=action_taken, action_note=note)

@@ -46,6 +46,12 @@ def digest_counter(name: str):
 
 def alert_notify_urgent(*, alert: Alert, recipients) -> list[OutboundMessage]:
     """One PHI-free email per recipient with an address, sent as soon as the alert commits."""
+    return staff_email_notice(alert=alert, recipients=recipients, template_key="staff_urgent_alert", kind="urgent")
+
+
+def staff_email_notice(*, alert: Alert, recipients, template_key: str, kind: str = "notice") -> list[OutboundMessage]:
+    """One PHI-free email per recipient with an address, telling them an alert waits in the
+    application (``template_key`` says what kind); sent as soon as the alert commits."""
     messages = []
     for user in recipients:
         if not user.is_active or not user.email:
@@ -53,9 +59,9 @@ def alert_notify_urgent(*, alert: Alert, recipients) -> list[OutboundMessage]:
         message, _ = enqueue(
             site=alert.site,
             channel=Channel.EMAIL,
-            template_key="staff_urgent_alert",
+            template_key=template_key,
             cause=f"alert:{alert.public_id}",
-            kind="urgent",
+            kind=kind,
             staff=user,
             context={"alert": alert.pk},
             dispatch_now=True,

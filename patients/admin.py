@@ -109,8 +109,8 @@ class SupportContactAdmin(ReadOnlyAdmin):
 
 @admin.register(Disclosure)
 class DisclosureAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "site", "purpose", "channel", "disclosed_at", "notice"]
-    list_filter = ["site", "purpose", "channel"]
+    list_display = ["public_id", "site", "legal_basis", "purpose", "channel", "disclosed_at", "notice"]
+    list_filter = ["site", "legal_basis", "purpose", "channel"]
 
 
 @admin.register(Part2NoticeTemplate)

@@ -171,4 +171,27 @@ def seed(stdout, context: dict) -> dict:
                 summary="Demo: completed the program; stepped down to weekly outpatient.",
             )
     stdout.write(f"  patients: {created} new demo patients ({len(PEOPLE)} in all) with referrals and episodes")
+    _emergency_access(sites)
     return {}
+
+
+def _emergency_access(sites) -> None:
+    """A Lakeside counselor broke the glass on a Riverside patient two days ago (now expired and
+    waiting for review), so supervisors see the review list and the alert."""
+    from django.utils import timezone
+
+    from .models import EmergencyAccess
+
+    if EmergencyAccess.objects.exists():
+        return
+    patient = Patient.objects.filter(site=sites["Riverside"], legal_first_name="Avery").first()
+    outsider = User.objects.filter(email=STAFF["Lakeside"][1]).first()
+    if patient is None or outsider is None:
+        return
+    services.emergency_access_open(
+        by=outsider,
+        mrn=patient.mrn,
+        date_of_birth=patient.date_of_birth,
+        reason="Demo: patient came to Lakeside in withdrawal on a weekend; needed the medication list.",
+        now=timezone.now() - timedelta(days=2),
+    )

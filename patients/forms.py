@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from users.models import Role, User
 
 from .models import (
+    EMERGENCY_REASON_MIN_LENGTH,
     LEVEL_CHOICES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
@@ -18,10 +19,12 @@ from .models import (
     DischargeType,
     DisclosureChannel,
     InfoCategory,
+    LegalBasis,
     LocEdition,
     Patient,
     Purpose,
     ReferralSource,
+    ReviewOutcome,
     RevocationMethod,
     SignedBy,
     Stage,
@@ -240,3 +243,95 @@ class ArchiveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="For example: registered twice (the other record is P…), or a test record.",
     )
+
+
+class EmergencyAccessForm(forms.Form):
+    """Break-glass look-up: the exact MRN and the date of birth together, and the reason."""
+
+    mrn = forms.CharField(
+        label="MRN",
+        max_length=20,
+        required=False,
+        help_text="Exactly as on the patient's record, for example P7K2M9QX4.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_of_birth = forms.DateField(required=False, widget=DATE)
+    reason = forms.CharField(
+        label="Reason for emergency access",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            f"What is the emergency? At least {EMERGENCY_REASON_MIN_LENGTH} characters. It is shown on every page "
+            "you open, recorded with each one, and reviewed by the supervisors and directors of the patient's site."
+        ),
+    )
+
+
+class EmergencyReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Was this access appropriate?",
+        choices=ReviewOutcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Review note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the access was inappropriate: why, and what follows.",
+    )
+
+
+class NoConsentDisclosureForm(forms.Form):
+    """A release without consent: the exception, and what that exception requires on record."""
+
+    legal_basis = forms.ChoiceField(
+        label="Legal basis",
+        choices=[(b.value, b.label) for b in (LegalBasis.MEDICAL_EMERGENCY, LegalBasis.COURT_ORDER)],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    recipient = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Medical emergency: the name of the medical personnel. Court order: the recipient the order names.",
+    )
+    recipient_facility = forms.CharField(
+        label="Health care facility (medical emergency)",
+        max_length=200,
+        required=False,
+        help_text="Where the medical personnel work, for example the emergency department of a named hospital.",
+    )
+    emergency_nature = forms.CharField(
+        label="Nature of the emergency (medical emergency)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    consent_unobtainable = forms.BooleanField(
+        label="The patient's consent could not be obtained in time (medical emergency)", required=False
+    )
+    court_order_reference = forms.CharField(
+        label="Court order reference (court order)",
+        max_length=200,
+        required=False,
+        help_text="Court, case or docket number, and the judge.",
+    )
+    court_order_date = forms.DateField(label="Date of the order (court order)", required=False, widget=DATE)
+    court_order_confirmed = forms.BooleanField(
+        label="This is a court order under 42 CFR part 2 subpart E, not only a subpoena (court order)", required=False
+    )
+    categories = forms.MultipleChoiceField(
+        label="Information released",
+        # SUD counselling notes leave only under the patient's own consent for them.
+        choices=[c for c in InfoCategory.choices if c[0] != InfoCategory.COUNSELLING_NOTES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only what the emergency or the order needs.",
+    )
+    channel = forms.ChoiceField(choices=[("", "Choose…"), *DisclosureChannel.choices], required=False)
+    disclosed_at = forms.DateTimeField(
+        label="Date and time of the disclosure",
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the site's time; leave empty for now. Log a disclosure as soon as it is made.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -929,6 +929,12 @@ class DisclosureChannel(models.TextChoices):
 
 class LegalBasis(models.TextChoices):
     CONSENT = "consent", "Patient consent (§2.31)"
+    MEDICAL_EMERGENCY = "medical_emergency", "Medical emergency (§2.51)"
+    COURT_ORDER = "court_order", "Court order (§2.61–2.67)"
+
+
+# The exceptions a disclosure without the patient's consent may rest on (DOMAIN.md §11).
+NO_CONSENT_BASES = frozenset({LegalBasis.MEDICAL_EMERGENCY, LegalBasis.COURT_ORDER})
 
 
 class DisclosureQuerySet(models.QuerySet["Disclosure"]):
@@ -948,8 +954,18 @@ class Disclosure(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="disclosures")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="disclosures")
     legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices, default=LegalBasis.CONSENT)
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="disclosures")
+    # Set exactly when the legal basis is the patient's consent.
+    consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="disclosures")
     recipient = models.CharField(max_length=200)
+    # Medical emergency (§2.51(c)): the medical personnel's name is ``recipient``; their facility,
+    # the nature of the emergency; who disclosed and when are ``disclosed_by``/``disclosed_at``.
+    recipient_facility = models.CharField("Health care facility", max_length=200, blank=True)
+    emergency_nature = models.TextField("Nature of the emergency", blank=True)
+    # Court order (§2.61–2.67): which order authorised it.
+    court_order_reference = models.CharField(
+        "Court order", max_length=200, blank=True, help_text="Court, case or docket number, judge."
+    )
+    court_order_date = models.DateField("Date of the order", null=True, blank=True)
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     categories = models.JSONField(default=list)
     channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
@@ -962,9 +978,32 @@ class Disclosure(models.Model):
 
     class Meta:
         ordering = ["-disclosed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(legal_basis=LegalBasis.CONSENT, consent__isnull=False)
+                    | (~Q(legal_basis=LegalBasis.CONSENT) & Q(consent__isnull=True))
+                ),
+                name="disclosure_consent_iff_consent_basis",
+            ),
+            models.CheckConstraint(
+                condition=~Q(legal_basis=LegalBasis.MEDICAL_EMERGENCY)
+                | (~Q(recipient_facility="") & ~Q(emergency_nature="")),
+                name="disclosure_emergency_documented",
+            ),
+            models.CheckConstraint(
+                condition=~Q(legal_basis=LegalBasis.COURT_ORDER)
+                | (~Q(court_order_reference="") & Q(court_order_date__isnull=False)),
+                name="disclosure_court_order_documented",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Disclosure on {self.disclosed_at:%Y-%m-%d}"
+
+    @property
+    def without_consent(self) -> bool:
+        return self.legal_basis != LegalBasis.CONSENT
 
     def delete(self, *args, **kwargs):
         raise NeverDeleted("The disclosure log is permanent.")
@@ -973,3 +1012,107 @@ class Disclosure(models.Model):
     def category_labels(self) -> list[str]:
         labels = dict(InfoCategory.choices)
         return [labels.get(c, c) for c in self.categories]
+
+
+# --- Break-glass emergency access (HIPAA §164.312(a)(2)(ii)) ----------------------------------------
+
+# A reason that says what the emergency is, not "urgent" or "needed it".
+EMERGENCY_REASON_MIN_LENGTH = 20
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROPRIATE = "appropriate", "Appropriate"
+    INAPPROPRIATE = "inappropriate", "Inappropriate"
+
+
+class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
+    def live(self, now=None) -> EmergencyAccessQuerySet:
+        """Grants in force at ``now``: not ended early and not expired."""
+        return self.filter(ended_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def unreviewed(self) -> EmergencyAccessQuerySet:
+        return self.filter(reviewed_at__isnull=True)
+
+    def delete(self):
+        raise NeverDeleted("Emergency accesses are part of the access record, never removed.")
+
+
+class EmergencyAccess(models.Model):
+    """One break-glass grant: ``user`` may read ``patient``'s chart (at a site where the user
+    holds no role) from ``started_at`` until ``expires_at``, for ``reason``. Never a write.
+
+    The patient's site's supervisors and directors are alerted and review it afterwards
+    (``reviewed_*``); what was seen is in the audit trail, each event tagged with this grant.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    # The patient's site when access was granted: whose supervisors are alerted and review it.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Ended before it expired.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_outcome = models.CharField(max_length=20, choices=ReviewOutcome.choices, blank=True)
+    review_note = models.TextField(blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "emergency access"
+        verbose_name_plural = "emergency accesses"
+        indexes = [
+            models.Index(fields=["user", "expires_at"], name="emergency_user_expires_idx"),
+            models.Index(fields=["site", "reviewed_at"], name="emergency_site_review_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("started_at")), name="emergency_access_expires_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="emergency_access_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(reviewed_at__isnull=True, reviewed_by__isnull=True, review_outcome="")
+                    | (Q(reviewed_at__isnull=False, reviewed_by__isnull=False) & ~Q(review_outcome=""))
+                ),
+                name="emergency_access_review_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review_outcome=ReviewOutcome.INAPPROPRIATE) | ~Q(review_note=""),
+                name="emergency_access_inappropriate_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access on {self.started_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args, **kwargs):
+        raise NeverDeleted("Emergency accesses are part of the access record, never removed.")
+
+    def clean(self) -> None:
+        super().clean()
+        self.reason = (self.reason or "").strip()
+        if len(self.reason) < EMERGENCY_REASON_MIN_LENGTH:
+            raise ValidationError(
+                {"reason": f"Say what the emergency is, in at least {EMERGENCY_REASON_MIN_LENGTH} characters."}
+            )
+        if self.patient_id and self.site_id and self.patient.site_id != self.site_id:
+            raise ValidationError({"site": "The grant is recorded at the patient's site."})
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.ended_at is None and self.expires_at > now
+
+    @property
+    def closed_at(self):
+        """When access stopped (or will stop): ended early, else the expiry."""
+        return self.ended_at or self.expires_at

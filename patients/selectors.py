@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
+
+from audit.models import AuditEvent
+
 from .models import AgeGroup, Consent, ConsentKind, ContactChannel, Episode, Patient, site_today
 
 
@@ -56,3 +60,74 @@ def chart_header(patient: Patient) -> ChartHeader:
         open_episode=open_episode,
         alerts=alerts,
     )
+
+
+# --- What was seen under emergency access (from the audit trail) -----------------------------------
+
+# Page names for the audit event types a break-glass user can cause; anything else shows as is.
+PAGE_LABELS = {
+    "patients.Patient": "Chart",
+    "patients.Consent": "Consents",
+    "patients.Disclosure": "Disclosures",
+    "patients.DisclosureAccounting": "Accounting of disclosures",
+    "patients.SupportContact": "Support network",
+    "patients.Referral": "Referral",
+    "patients.EmergencyAccess": "Emergency access",
+    "assessments.AssessmentResponse": "Assessments",
+    "assessments.Placement": "Placements",
+    "assessments.Specimen": "Toxicology",
+    "assessments.Medication": "Medications",
+    "plans.TreatmentPlan": "Treatment plans",
+    "plans.RelapsePreventionPlan": "Relapse-prevention plan",
+    "plans.RecoveryActivity": "Recovery activities",
+    "plans.AftercarePlan": "Aftercare",
+    "clinical_sessions.ProgressNote": "Progress note",
+    "clinical_sessions.GroupNote": "Group note (chart copy)",
+    "clinical_sessions.patient_notes": "Notes",
+    "clinical_sessions.patient_hours": "IOP hours",
+    "clinical_sessions.patient_followup": "Attendance follow-up",
+    "scheduling.patient_schedule": "Schedule",
+    "patients.Episode": "Episode",
+}
+
+
+def page_label(object_type: str) -> str:
+    return PAGE_LABELS.get(object_type, object_type or "—")
+
+
+def emergency_events(access):
+    """Every audit event of the grant: the grant itself, each page seen under it, its end and
+    its review, oldest first. Uses the (actor, created_at) index, then the grant's tag."""
+    ref = str(access.public_id)
+    return (
+        AuditEvent.objects.filter(
+            Q(actor_id=access.user_id, created_at__gte=access.started_at, changes__emergency_access=ref)
+            | Q(object_type="patients.EmergencyAccess", object_id=ref)
+        )
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+def emergency_pages_seen(accesses) -> dict[str, list[tuple[str, int]]]:
+    """Grant public id → [(page, times seen)] for these grants, in one query."""
+    accesses = list(accesses)
+    if not accesses:
+        return {}
+    refs = [str(a.public_id) for a in accesses]
+    rows = (
+        AuditEvent.objects.filter(
+            actor_id__in={a.user_id for a in accesses},
+            created_at__gte=min(a.started_at for a in accesses),
+            changes__emergency_access__in=refs,
+        )
+        .values("changes__emergency_access", "object_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    seen: dict[str, list[tuple[str, int]]] = {ref: [] for ref in refs}
+    for row in rows:
+        seen.setdefault(str(row["changes__emergency_access"]), []).append((page_label(row["object_type"]), row["n"]))
+    for pages in seen.values():
+        pages.sort()
+    return seen

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -22,9 +23,11 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import record
 from users.models import Membership, Role, Site, User
-from users.permissions import site_ids_for
+from users.permissions import forget_roles, has_capability, site_ids_for
 
 from .models import (
+    EMERGENCY_REASON_MIN_LENGTH,
+    NO_CONSENT_BASES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
     REVOCATION_STATEMENT,
@@ -38,18 +41,22 @@ from .models import (
     ConsentStatus,
     Disclosure,
     DisclosureChannel,
+    EmergencyAccess,
     Episode,
     InfoCategory,
+    LegalBasis,
     LocEdition,
     Part2NoticeTemplate,
     Patient,
     Purpose,
     Referral,
     ReferralEvent,
+    ReviewOutcome,
     Stage,
     SupportContact,
     site_today,
 )
+from .signals import disclosure_without_consent, emergency_access_granted, emergency_access_reviewed
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -837,3 +844,324 @@ def disclosure_make(
         },
     )
     return disclosure
+
+
+# What each no-consent exception must record, as the rule says it (the messages name the rule).
+NO_CONSENT_PURPOSE = {LegalBasis.MEDICAL_EMERGENCY: Purpose.TREATMENT, LegalBasis.COURT_ORDER: Purpose.LEGAL}
+
+
+@transaction.atomic
+def disclosure_make_without_consent(
+    *,
+    patient: Patient,
+    legal_basis: str,
+    recipient: str,
+    categories: list[str],
+    channel: str,
+    by: User,
+    disclosed_at: datetime | None = None,
+    recipient_facility: str = "",
+    emergency_nature: str = "",
+    consent_unobtainable: bool = False,
+    court_order_reference: str = "",
+    court_order_date: date | None = None,
+    court_order_confirmed: bool = False,
+    notes: str = "",
+) -> Disclosure:
+    """Log a release of Part 2 records made without the patient's consent, under an exception.
+
+    - Medical emergency (§2.51): to medical personnel, to the extent needed for a bona fide
+      emergency in which the patient's consent cannot be obtained. Records, as §2.51(c) requires
+      immediately after the disclosure: the medical personnel's name (``recipient``) and facility,
+      the name of the person disclosing (``by``), the date and time (``disclosed_at``, default
+      now), and the nature of the emergency.
+    - Court order (§2.61–2.67): the order's reference and date, and confirmation that it is an
+      order under subpart E (a subpoena alone authorises nothing).
+
+    Only a clinical supervisor or program director of the patient's site (``disclosure.no_consent``).
+    SUD counselling notes never leave this way (their own consent only). Raises ValidationError
+    keyed by field, naming the rule, for anything missing. Logged in the disclosure log (and so
+    the accounting) with its legal basis and the current Part 2 notice; audited (DISCLOSE, with the
+    emergency or the order as the reason); the site's supervisors and directors are alerted
+    (``disclosure_without_consent``).
+    """
+    if not has_capability(by, patient.site_id, "disclosure.no_consent"):
+        raise ValidationError(
+            "Only a clinical supervisor or program director of the patient's site may release records without consent."
+        )
+    recipient = " ".join((recipient or "").split())
+    recipient_facility = " ".join((recipient_facility or "").split())
+    emergency_nature = (emergency_nature or "").strip()
+    court_order_reference = " ".join((court_order_reference or "").split())
+    categories = list(dict.fromkeys(categories or []))
+    errors: dict[str, str] = {}
+    if legal_basis not in NO_CONSENT_BASES:
+        errors["legal_basis"] = "Choose the exception: medical emergency (§2.51) or court order (§2.61–2.67)."
+    if not categories:
+        errors["categories"] = "Choose what information is released (only what the emergency or the order needs)."
+    elif any(c not in InfoCategory.values for c in categories):
+        errors["categories"] = "Unknown information category."
+    elif InfoCategory.COUNSELLING_NOTES in categories:
+        errors["categories"] = "SUD counselling notes are released only under the patient's own consent for them."
+    if channel not in DisclosureChannel.values:
+        errors["channel"] = "Choose how the records are released."
+    now = timezone.now()
+    disclosed_at = disclosed_at or now
+    if disclosed_at > now + timedelta(minutes=1):
+        errors["disclosed_at"] = "The date and time of the disclosure cannot be in the future."
+    if legal_basis == LegalBasis.MEDICAL_EMERGENCY:
+        if not recipient:
+            errors["recipient"] = "Name the medical personnel who received the records (§2.51(c))."
+        if not recipient_facility:
+            errors["recipient_facility"] = "Name the health care facility of the medical personnel (§2.51(c))."
+        if not emergency_nature:
+            errors["emergency_nature"] = "Describe the nature of the medical emergency (§2.51(c))."
+        if not consent_unobtainable:
+            errors["consent_unobtainable"] = (
+                "Confirm that the patient's consent could not be obtained in time: otherwise ask for it (§2.51(a))."
+            )
+    elif legal_basis == LegalBasis.COURT_ORDER:
+        if not recipient:
+            errors["recipient"] = "Name the recipient the court order names."
+        if not court_order_reference:
+            errors["court_order_reference"] = "Give the court order's reference: court, case or docket number."
+        if court_order_date is None:
+            errors["court_order_date"] = "Give the date of the court order."
+        elif court_order_date > site_today(patient.site):
+            errors["court_order_date"] = "The date of the court order cannot be in the future."
+        if not court_order_confirmed:
+            errors["court_order_confirmed"] = (
+                "Confirm this is a court order under 42 CFR part 2 subpart E: a subpoena alone does not "
+                "authorise disclosure (§2.61)."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+    patient = Patient.objects.select_related("site").get(pk=patient.pk)
+    notice = Part2NoticeTemplate.current(site_today(patient.site))
+    if notice is None:
+        raise ValidationError("No Part 2 notice is set up: a disclosure cannot leave without one.")
+    emergency = legal_basis == LegalBasis.MEDICAL_EMERGENCY
+    disclosure = Disclosure(
+        patient=patient,
+        site=patient.site,
+        legal_basis=legal_basis,
+        consent=None,
+        recipient=recipient,
+        recipient_facility=recipient_facility if emergency else "",
+        emergency_nature=emergency_nature if emergency else "",
+        court_order_reference="" if emergency else court_order_reference,
+        court_order_date=None if emergency else court_order_date,
+        purpose=NO_CONSENT_PURPOSE[legal_basis],
+        categories=categories,
+        channel=channel,
+        notice=notice,
+        notes=(notes or "").strip(),
+        disclosed_by=by,
+        disclosed_at=disclosed_at,
+    )
+    disclosure.full_clean()
+    disclosure.save()
+    record(
+        Action.DISCLOSE,
+        actor=by,
+        site=patient.site,
+        patient=patient,
+        obj=disclosure,
+        reason=disclosure.emergency_nature or f"Court order {disclosure.court_order_reference}",
+        changes={
+            "before": {},
+            "after": {
+                "legal_basis": legal_basis,
+                "recipient": recipient,
+                "recipient_facility": disclosure.recipient_facility,
+                "emergency_nature": disclosure.emergency_nature,
+                "court_order_reference": disclosure.court_order_reference,
+                "court_order_date": disclosure.court_order_date,
+                "purpose": disclosure.purpose,
+                "categories": categories,
+                "channel": channel,
+                "disclosed_at": disclosure.disclosed_at,
+                "disclosed_by": by.signature_name,
+                "notice_version": notice.version,
+            },
+        },
+    )
+    disclosure_without_consent.send(sender=Disclosure, disclosure=disclosure)
+    return disclosure
+
+
+# --- break-glass emergency access -------------------------------------------------------------------
+
+# The one answer for a wrong MRN, a wrong date of birth, an unknown patient and a patient the
+# user may not reach this way: a look-up tells nothing about who exists.
+EMERGENCY_NOT_FOUND = "No patient matches this MRN and date of birth. Check both and try again."
+
+
+class EmergencyNotFound(ValidationError):
+    """No patient this user may reach by break-glass matches the MRN and date of birth."""
+
+    def __init__(self):
+        super().__init__(EMERGENCY_NOT_FOUND)
+
+
+class AlreadyVisible(Exception):
+    """The user already sees this patient through a membership at the patient's site."""
+
+    def __init__(self, patient: Patient):
+        super().__init__("already visible")
+        self.patient = patient
+
+
+def _emergency_snapshot(access: EmergencyAccess) -> dict:
+    return {
+        "user": str(access.user.public_id),
+        "started_at": access.started_at,
+        "expires_at": access.expires_at,
+        "ended_at": access.ended_at,
+        "review_outcome": access.review_outcome,
+        "review_note": access.review_note,
+        "reviewed_by": str(access.reviewed_by.public_id) if access.reviewed_by_id else None,
+        "reviewed_at": access.reviewed_at,
+    }
+
+
+@transaction.atomic
+def emergency_access_open(
+    *, by: User, mrn: str, date_of_birth: date | None, reason: str, now: datetime | None = None
+) -> tuple[EmergencyAccess, bool]:
+    """Break the glass: read-only access to one patient of another site, for
+    ``BREAK_GLASS_MINUTES``, found by the exact MRN *and* date of birth (no browsing).
+
+    Returns ``(grant, created)``; a live grant of the same user to the same patient is returned
+    as it is. Raises ValidationError keyed ``mrn``/``date_of_birth``/``reason`` for missing input
+    or a reason shorter than ``EMERGENCY_REASON_MIN_LENGTH``, ``EmergencyNotFound`` (one message)
+    for any pair that does not match a patient ``by`` may reach this way, and ``AlreadyVisible``
+    when ``by`` sees the patient anyway. The grant is audited (BREAK_GLASS, with the reason) and
+    the site's supervisors and directors are alerted (``emergency_access_granted``).
+    """
+    if not site_ids_for(by, "emergency.access"):
+        raise ValidationError("Emergency access is for counselors, clinical supervisors and program directors.")
+    mrn = normalize_mrn(mrn)
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not mrn:
+        errors["mrn"] = "Enter the patient's MRN exactly."
+    if date_of_birth is None:
+        errors["date_of_birth"] = "Enter the patient's date of birth."
+    if len(reason) < EMERGENCY_REASON_MIN_LENGTH:
+        errors["reason"] = f"Say what the emergency is, in at least {EMERGENCY_REASON_MIN_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
+    patient = Patient.objects.active().select_related("site").filter(mrn=mrn, date_of_birth=date_of_birth).first()
+    if patient is None:
+        raise EmergencyNotFound
+    if has_capability(by, patient.site_id, "patient.view"):
+        raise AlreadyVisible(patient)
+    if patient.site_id in site_ids_for(by):
+        # A member of the patient's site without patient access (a site admin): break-glass is
+        # not a way around the role they hold there.
+        raise EmergencyNotFound
+    now = now or timezone.now()
+    live = EmergencyAccess.objects.live(now).filter(user=by, patient=patient).select_related("user").first()
+    if live is not None:
+        return live, False
+    access = EmergencyAccess(
+        user=by,
+        patient=patient,
+        site=patient.site,
+        reason=reason,
+        started_at=now,
+        expires_at=now + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+    )
+    access.full_clean()
+    access.save()
+    record(
+        Action.BREAK_GLASS,
+        actor=by,
+        site=patient.site,
+        patient=patient,
+        obj=access,
+        reason=access.reason,
+        changes={"before": {}, "after": _emergency_snapshot(access)},
+    )
+    emergency_access_granted.send(sender=EmergencyAccess, access=access)
+    forget_roles(by)  # the next visibility check loads the new grant
+    return access, True
+
+
+@transaction.atomic
+def emergency_access_end(*, access: EmergencyAccess, by: User) -> EmergencyAccess:
+    """The holder ends their grant before it expires. Audited (UPDATE, before/after)."""
+    access = EmergencyAccess.objects.select_for_update(of=("self",)).select_related("user").get(pk=access.pk)
+    if access.user_id != by.pk:
+        raise ValidationError("Only the person who opened emergency access can end it here.")
+    if not access.is_live():
+        raise ValidationError("This emergency access has already ended.")
+    before = _emergency_snapshot(access)
+    access.ended_at = timezone.now()
+    access.save(update_fields=["ended_at"])
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=access.site_id,
+        patient=access.patient,
+        obj=access,
+        reason=access.reason,
+        changes={"before": before, "after": _emergency_snapshot(access)},
+    )
+    forget_roles(by)
+    return access
+
+
+@transaction.atomic
+def emergency_access_review(*, access: EmergencyAccess, by: User, outcome: str, note: str = "") -> EmergencyAccess:
+    """A supervisor or director of the patient's site records whether an emergency access was
+    appropriate. ``inappropriate`` needs a note and ends the grant at once if it is still live.
+
+    Raises ValidationError (keyed ``outcome``/``note``) for a missing outcome or note, when the
+    grant was already reviewed, and when ``by`` may not review it (or held it). Audited (UPDATE,
+    before/after); the alert about the grant is closed (``emergency_access_reviewed``).
+    """
+    access = (
+        EmergencyAccess.objects.select_for_update(of=("self",))
+        .select_related("user", "reviewed_by", "patient")
+        .get(pk=access.pk)
+    )
+    if not has_capability(by, access.site_id, "emergency.review"):
+        raise ValidationError("Only a clinical supervisor or program director of the patient's site reviews this.")
+    if access.user_id == by.pk:
+        raise ValidationError("Someone else reviews your own emergency access.")
+    if access.reviewed_at is not None:
+        raise ValidationError(
+            f"Already reviewed by {access.reviewed_by} on {timezone.localtime(access.reviewed_at):%Y-%m-%d %H:%M}."
+        )
+    note = (note or "").strip()
+    errors: dict[str, str] = {}
+    if outcome not in ReviewOutcome.values:
+        errors["outcome"] = "Choose whether the access was appropriate."
+    elif outcome == ReviewOutcome.INAPPROPRIATE and not note:
+        errors["note"] = "Say why the access was inappropriate and what follows."
+    if errors:
+        raise ValidationError(errors)
+    before = _emergency_snapshot(access)
+    now = timezone.now()
+    fields = ["reviewed_by", "reviewed_at", "review_outcome", "review_note"]
+    access.reviewed_by = by
+    access.reviewed_at = now
+    access.review_outcome = outcome
+    access.review_note = note
+    if outcome == ReviewOutcome.INAPPROPRIATE and access.is_live(now):
+        access.ended_at = now
+        fields.append("ended_at")
+    access.save(update_fields=fields)
+    record(
+        Action.UPDATE,
+        actor=by,
+        site=access.site_id,
+        patient=access.patient,
+        obj=access,
+        changes={"before": before, "after": _emergency_snapshot(access)},
+    )
+    emergency_access_reviewed.send(sender=EmergencyAccess, access=access, by=by)
+    return access

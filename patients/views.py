@@ -7,8 +7,10 @@ audit event; writes are audited by the services, with before/after.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -30,15 +32,35 @@ from .forms import (
     ConsentForm,
     DischargeForm,
     DisclosureForm,
+    EmergencyAccessForm,
+    EmergencyReviewForm,
+    NoConsentDisclosureForm,
     PatientForm,
     ReferralForm,
     RevokeForm,
     SearchForm,
     SupportContactForm,
 )
-from .models import PIPELINE, TERMINAL, ConsentKind, Patient, Referral, Stage, SupportContact, site_today
-from .permissions import get_patient_for_user, get_referral_for_user, patients_visible_to
-from .selectors import chart_header
+from .models import (
+    PIPELINE,
+    TERMINAL,
+    ConsentKind,
+    EmergencyAccess,
+    Patient,
+    Referral,
+    Stage,
+    SupportContact,
+    site_today,
+)
+from .permissions import (
+    emergency_grants,
+    get_emergency_access_for_review,
+    get_own_emergency_access,
+    get_patient_for_user,
+    get_referral_for_user,
+    patients_visible_to,
+)
+from .selectors import chart_header, emergency_events, emergency_pages_seen, page_label
 from .services import PATIENT_FIELDS, SUPPORT_CONTACT_FIELDS
 
 PAGE_SIZE = 25
@@ -49,6 +71,7 @@ CAPABILITIES = [
     "episode.discharge",
     "consent.manage",
     "disclosure.make",
+    "disclosure.no_consent",
     "patient.archive",
 ]
 
@@ -511,13 +534,42 @@ def disclosure_create(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @login_required
+def disclosure_without_consent(request: HttpRequest, public_id) -> HttpResponse:
+    """Log a release made without consent under a Part 2 exception (medical emergency §2.51,
+    court order §2.61–2.67). Supervisors and directors only; the site's are alerted."""
+    patient = get_patient_for_user(request.user, public_id, write=True, capability="disclosure.no_consent")
+    zone = patient.site.zone
+    with timezone.override(zone):
+        form = NoConsentDisclosureForm(
+            request.POST or None, initial={"legal_basis": "medical_emergency", "channel": "in_person"}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                disclosure = services.disclosure_make_without_consent(
+                    patient=patient, by=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Disclosure logged under {disclosure.get_legal_basis_display()}. The site's supervisors and "
+                    "directors have been alerted.",
+                )
+                return redirect("patients:disclosure_list", public_id=patient.public_id)
+        _viewed(request, patient, obj=patient)
+        return render(request, "patients/disclosure_no_consent_form.html", _chart_context(request, patient, form=form))
+
+
+@login_required
 def disclosure_packet(request: HttpRequest, public_id, disclosure_id) -> HttpResponse:
     """The printable packet: the Part 2 notice stamped on it and a copy of the consent's scope."""
     patient = get_patient_for_user(request.user, public_id, write=True, capability="disclosure.make")
     disclosure = get_object_or_404(
         patient.disclosures.select_related("consent", "notice", "disclosed_by"), public_id=disclosure_id
     )
-    disclosure.consent.patient = patient
+    if disclosure.consent is not None:
+        disclosure.consent.patient = patient
     _viewed(request, patient, obj=disclosure, action=Action.PRINT)
     return render(
         request,
@@ -607,3 +659,177 @@ def support_remove(request: HttpRequest, public_id, contact_id) -> HttpResponse:
     services.support_contact_remove(contact=contact, by=request.user)
     messages.success(request, f"{contact.name} was removed from the support network.")
     return redirect("patients:support_list", public_id=patient.public_id)
+
+
+# --- break-glass emergency access ---------------------------------------------------------------------
+
+
+def _lookup_failures_key(user) -> str:
+    return f"patients:emergency-lookup-failures:{user.pk}"
+
+
+def _lookup_failed(user) -> int:
+    """Count one failed look-up for this user; returns the count in the current window."""
+    key = _lookup_failures_key(user)
+    window = settings.BREAK_GLASS_LOOKUP_WINDOW_MINUTES * 60
+    if cache.add(key, 1, window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        return 1
+
+
+@login_required
+def emergency_access(request: HttpRequest) -> HttpResponse:
+    """Break the glass: the exact MRN and date of birth of a patient of another site, and the
+    reason, give read-only access to that chart for BREAK_GLASS_MINUTES. Nothing is listed or
+    suggested; a wrong pair gets the same answer as an unknown patient, and after
+    BREAK_GLASS_LOOKUP_FAILURES misses in a window look-ups are refused. Every attempt is audited."""
+    if not site_ids_for(request.user, "emergency.access"):
+        raise PermissionDenied
+    form = EmergencyAccessForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        blocked = (cache.get(_lookup_failures_key(request.user)) or 0) >= settings.BREAK_GLASS_LOOKUP_FAILURES
+        if blocked:
+            record(
+                Action.SEARCH,
+                request=request,
+                object_type="patients.EmergencyAccessLookup",
+                reason=(request.POST.get("reason") or "")[:2000],
+                changes={"found": False, "refused": "too_many_failed_lookups"},
+            )
+            form = EmergencyAccessForm(request.POST)
+            form.is_valid()
+            form.add_error(
+                None,
+                "Too many look-ups did not match a patient. Try again in "
+                f"{settings.BREAK_GLASS_LOOKUP_WINDOW_MINUTES} minutes, or call the patient's site.",
+            )
+            status = 429
+        elif form.is_valid():
+            try:
+                access, created = services.emergency_access_open(by=request.user, **form.cleaned_data)
+            except services.AlreadyVisible as exc:
+                messages.info(request, "You already have access to this patient's record through your site.")
+                return redirect("patients:detail", public_id=exc.patient.public_id)
+            except services.EmergencyNotFound as exc:
+                failures = _lookup_failed(request.user)
+                # Whether it matched and how many misses: never the MRN or birth date tried.
+                record(
+                    Action.SEARCH,
+                    request=request,
+                    object_type="patients.EmergencyAccessLookup",
+                    reason=form.cleaned_data["reason"].strip(),
+                    changes={"found": False, "failures": failures},
+                )
+                add_service_errors(form, exc)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                until = timezone.localtime(access.expires_at, access.site.zone)
+                if created:
+                    messages.warning(
+                        request,
+                        f"Emergency access granted until {until:%H:%M} ({access.site.name} time), read-only. "
+                        "Every page you open is recorded with your reason; the supervisors and directors of "
+                        "the patient's site have been alerted.",
+                    )
+                else:
+                    messages.info(request, f"You already have emergency access to this record until {until:%H:%M}.")
+                return redirect("patients:detail", public_id=access.patient.public_id)
+    grants = emergency_grants(request.user)
+    live = list(
+        EmergencyAccess.objects.filter(public_id__in=[g.ref for g in grants.values()])
+        .select_related("patient", "site")
+        .order_by("expires_at")
+    )
+    for access in live:
+        _viewed(request, access.patient, obj=access)
+    return render(
+        request,
+        "patients/emergency_access.html",
+        {
+            "form": form,
+            "live": live,
+            "minutes": settings.BREAK_GLASS_MINUTES,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def emergency_end(request: HttpRequest, access_id) -> HttpResponse:
+    """The holder ends their emergency access now (404 for anyone else's grant)."""
+    access = get_own_emergency_access(request.user, access_id)
+    try:
+        services.emergency_access_end(access=access, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Emergency access ended: the record is closed to you again.")
+    return redirect("patients:emergency_access")
+
+
+@login_required
+def emergency_reviews(request: HttpRequest) -> HttpResponse:
+    """For supervisors and directors: emergency accesses to the current site's patients, those
+    still to review first, each with who, when, why and which pages were seen."""
+    site = _current_site(request, "emergency.review")
+    at_site = EmergencyAccess.objects.filter(site=site).select_related("user", "patient", "reviewed_by")
+    pending = list(at_site.unreviewed().order_by("started_at", "id")[:200])
+    page = Paginator(at_site.filter(reviewed_at__isnull=False).order_by("-reviewed_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    shown = [*pending, *page.object_list]
+    seen = emergency_pages_seen(shown)
+    for access in shown:
+        access.pages_seen = seen.get(str(access.public_id), [])
+    if shown:
+        record(
+            Action.VIEW,
+            request=request,
+            site=site,
+            object_type="patients.EmergencyAccess",
+            changes={"shown_patients": sorted({str(a.patient.public_id) for a in shown})},
+        )
+    return render(
+        request,
+        "patients/emergency_reviews.html",
+        {"site": site, "pending": pending, "page": page, "now": timezone.now()},
+    )
+
+
+@login_required
+def emergency_review(request: HttpRequest, access_id) -> HttpResponse:
+    """One emergency access: the reason, every page seen under it (from the audit trail), and the
+    review (appropriate, or inappropriate with a note)."""
+    access = get_emergency_access_for_review(request.user, access_id)
+    form = EmergencyReviewForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.emergency_access_review(access=access, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Review recorded.")
+                return redirect("patients:emergency_review", access_id=access.public_id)
+    events = list(emergency_events(access)[:500])
+    for event in events:
+        event.page = page_label(event.object_type)
+    _viewed(request, access.patient, obj=access)
+    return render(
+        request,
+        "patients/emergency_review.html",
+        {
+            "access": access,
+            "patient": access.patient,
+            "events": events,
+            "form": form if access.reviewed_at is None and access.user_id != request.user.pk else None,
+            "live": access.is_live(),
+        },
+    )

@@ -8,6 +8,9 @@ Sessions and notes of a site the user is not a member of answer 404. At a member
 - co-signing needs ``note.cosign``;
 - a group note's part about one attendee (and an addendum about that part) is shown only to
   someone who may see that patient (``patients_visible_to``), whatever they may see of the note.
+
+A break-glass grant lets its holder read that one patient's progress notes (and the chart copy of
+their group notes, through the patient pages), never write them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from patients.permissions import patients_visible_to
+from patients.models import Patient
+from patients.permissions import emergency_patient_ids, patient_may, patients_visible_to, visible_q
 from scheduling.models import TherapySession
 from users.permissions import get_for_user, has_capability, site_ids_for
 
@@ -52,7 +56,7 @@ def get_session_for_rollcall(user, public_id, *, write: bool = False) -> Therapy
 
 
 def progress_notes_visible_to(user) -> QuerySet[ProgressNote]:
-    return ProgressNote.objects.filter(site_id__in=site_ids_for(user, "clinical.view"))
+    return ProgressNote.objects.filter(visible_q(user, "clinical.view"))
 
 
 def group_notes_visible_to(user) -> QuerySet[GroupNote]:
@@ -74,20 +78,26 @@ def group_note_addenda_visible_to(user) -> QuerySet[NoteAddendum]:
     )
 
 
-def _get_note(model, user, public_id, *, write: bool):
-    """A note of a member site, or 404; then 403 without clinical.view (clinical.write to write)."""
+def _get_note(model, user, public_id, *, write: bool, emergency: set[int] | None = None):
+    """A note of a member site (or of a patient in ``emergency``), or 404; then 403 without
+    clinical.view (clinical.write to write, which a break-glass grant never gives)."""
+    scope = Q(site_id__in=_member_sites(user))
+    if emergency:
+        scope |= Q(patient_id__in=emergency)
     note = get_for_user(
-        model.objects.filter(site_id__in=_member_sites(user)).select_related("site", "session__site", "author"),
+        model.objects.filter(scope).select_related("site", "session__site", "author"),
         user=user,
         public_id=public_id,
     )
-    if not has_capability(user, note.site_id, "clinical.write" if write else "clinical.view"):
-        raise PermissionDenied
-    return note
+    if has_capability(user, note.site_id, "clinical.write" if write else "clinical.view"):
+        return note
+    if not write and emergency and note.patient_id in emergency:
+        return note
+    raise PermissionDenied
 
 
 def get_progress_note_for_user(user, public_id, *, write: bool = False) -> ProgressNote:
-    return _get_note(ProgressNote, user, public_id, write=write)
+    return _get_note(ProgressNote, user, public_id, write=write, emergency=emergency_patient_ids(user))
 
 
 def get_group_note_for_user(user, public_id, *, write: bool = False) -> GroupNote:
@@ -107,4 +117,11 @@ def get_attendance_for_user(user, public_id) -> Attendance:
 
 def require_clinical(user, site, write: bool = False) -> None:
     if not has_capability(user, site, "clinical.write" if write else "clinical.view"):
+        raise PermissionDenied
+
+
+def require_clinical_for_patient(user, patient: Patient) -> None:
+    """403 unless the user may read this patient's clinical record (at the patient's site, or
+    under a break-glass grant)."""
+    if not patient_may(user, patient, "clinical.view"):
         raise PermissionDenied

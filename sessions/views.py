@@ -58,6 +58,7 @@ from .permissions import (
     group_notes_visible_to,
     progress_notes_visible_to,
     require_clinical,
+    require_clinical_for_patient,
 )
 
 INDIVIDUAL_KINDS = {SessionKind.INDIVIDUAL, SessionKind.FAMILY, SessionKind.CASE_MANAGEMENT}
@@ -624,7 +625,7 @@ def cosign(request: HttpRequest, kind: str, public_id) -> HttpResponse:
 
 def _clinical_patient(request, public_id) -> Patient:
     patient = get_patient_for_user(request.user, public_id)
-    require_clinical(request.user, patient.site_id)
+    require_clinical_for_patient(request.user, patient)
     return patient
 
 

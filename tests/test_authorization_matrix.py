@@ -139,6 +139,18 @@ def build_matrix_world():
     from users.api.tokens import api_token_create
 
     o["api_token"] = api_token_create(user=clinician, name="Matrix integration", expires_at=None, by=clinician)[0]
+    from patients.models import EmergencyAccess
+
+    # A break-glass grant of the other site's clinician, already over (their probes stay 404).
+    now = timezone.now()
+    o["emergency_access"] = EmergencyAccess.objects.create(
+        user=w.other_clinician,
+        patient=patient,
+        site=site,
+        reason="Brought in unresponsive; needed the medication list.",
+        started_at=now - timedelta(hours=2),
+        expires_at=now - timedelta(hours=1),
+    )
     return w
 
 
@@ -158,6 +170,7 @@ def kwargs_for(name: str, converters: dict, w) -> dict:
         "users:api_token_revoke": {"public_id": o["api_token"].public_id},
         "patients:episode_discharge": {"public_id": p, "episode_id": o["episode"].public_id},
         "patients:disclosure_packet": {"public_id": p, "disclosure_id": o["disclosure"].public_id},
+        "patients:emergency_review": {"access_id": o["emergency_access"].public_id},
         "intake:referral": {"public_id": o["referral"].public_id},
         "intake:referral_advance": {"public_id": o["referral"].public_id},
         "plans:follow_up_record": {
@@ -541,7 +554,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "patients:disclosure_create": ("GET", "login ok ok ok 403 404"),
     "patients:disclosure_list": ("GET", "login ok ok ok ok 404"),
     "patients:disclosure_packet": ("GET", "login ok ok ok 403 404"),
+    "patients:disclosure_without_consent": ("GET", "login 403 403 ok ok 404"),
     "patients:edit": ("GET", "login ok ok ok 403 404"),
+    "patients:emergency_access": ("GET", "login 403 ok ok ok 403"),
+    # Ending a grant: only one's own (the probe names no grant of theirs).
+    "patients:emergency_end": ("POST", "login 404 404 404 404 404"),
+    "patients:emergency_review": ("GET", "login 404 404 ok ok 404"),
+    "patients:emergency_reviews": ("GET", "login 403 403 ok ok 403"),
     "patients:episode_admit": ("GET", "login ok ok ok 403 404"),
     "patients:episode_discharge": ("GET", "login 403 ok ok 403 404"),
     "patients:referral_create": ("GET", "login ok ok ok 403 404"),

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .permissions import emergency_grants_used
 from .roles import CAPABILITIES
 
 
@@ -15,4 +16,7 @@ def clinic(request) -> dict:
         "clinic": current,
         "can": can,
         "idle_timeout_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES,
+        # The break-glass grants this page showed a patient under (set by audit.record): the
+        # banner names each reason and expiry. No query: nothing is loaded for this.
+        "emergency_banner": emergency_grants_used(request.user),
     }

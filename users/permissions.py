@@ -12,6 +12,8 @@ change answers 403.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +26,8 @@ from .roles import roles_with
 M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_iop_roles_by_site"
+_GRANTS_ATTR = "_iop_emergency_grants"
+_USED_ATTR = "_iop_emergency_used"
 
 
 def roles_by_site(user) -> dict[int, str]:
@@ -38,8 +42,9 @@ def roles_by_site(user) -> dict[int, str]:
 
 
 def forget_roles(user) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, _GRANTS_ATTR, _USED_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def role_at(user, site: Site | int | None) -> str | None:
@@ -112,3 +117,56 @@ def require_capability(user, site: Site | int | None, capability: str) -> None:
 def any_capability(user, capabilities: Iterable[str]) -> bool:
     roles = set(roles_by_site(user).values())
     return any(roles & roles_with(c) for c in capabilities)
+
+
+# --- Break-glass grants ---------------------------------------------------------------------------
+#
+# A live emergency-access grant lets one user read one patient's chart at a site where they hold
+# no role. ``patients.permissions.emergency_grants`` loads them (one query per request) and keeps
+# them on the user object here, so that the floors below ``patients`` can use them without
+# importing it: ``audit.record`` writes the grant's reason on every event about that patient, and
+# the page banner lists the grants a page was shown under.
+
+
+@dataclass(frozen=True)
+class EmergencyGrant:
+    ref: str  # the grant's public id
+    patient_id: int
+    patient_ref: str  # the patient's public id
+    site_id: int
+    reason: str
+    expires_at: datetime
+    time_zone: str  # the patient's site's: the banner shows the expiry there
+
+
+def cached_emergency_grants(user) -> dict[int, EmergencyGrant] | None:
+    """The grants loaded for this user object (by patient id), or None when not loaded yet."""
+    return getattr(user, _GRANTS_ATTR, None)
+
+
+def cache_emergency_grants(user, grants: Iterable[EmergencyGrant]) -> dict[int, EmergencyGrant]:
+    by_patient = {grant.patient_id: grant for grant in grants}
+    setattr(user, _GRANTS_ATTR, by_patient)
+    return by_patient
+
+
+def emergency_grant_used(user, patient_ref: str) -> EmergencyGrant | None:
+    """The live grant under which ``user`` is being shown this patient (by public id), marked as
+    used for this request; None when the patient is seen through a membership (or not at all)."""
+    grants = cached_emergency_grants(user)
+    if not grants or not patient_ref:
+        return None
+    for grant in grants.values():
+        if grant.patient_ref == patient_ref:
+            used = getattr(user, _USED_ATTR, None)
+            if used is None:
+                used = {}
+                setattr(user, _USED_ATTR, used)
+            used[grant.ref] = grant
+            return grant
+    return None
+
+
+def emergency_grants_used(user) -> list[EmergencyGrant]:
+    """The grants this request showed a patient under (what the emergency-access banner lists)."""
+    return list((getattr(user, _USED_ATTR, None) or {}).values())

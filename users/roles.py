@@ -25,8 +25,19 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "episode.discharge": frozenset({R.CLINICIAN, R.SUPERVISOR}),
     "consent.manage": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
     "disclosure.make": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
+    # Releasing records without consent under a Part 2 exception (medical emergency §2.51, court
+    # order §2.61–2.67): a clinical supervisor or the program director decides, never alone at the
+    # front desk; the site's supervisors and directors are alerted.
+    "disclosure.no_consent": frozenset({R.SUPERVISOR, R.DIRECTOR}),
     # Soft-deleting a patient registered in error (a duplicate or a test record).
     "patient.archive": frozenset({R.SUPERVISOR}),
+    # Break-glass (HIPAA §164.312(a) emergency access): clinical staff may open one patient's
+    # chart at a site where they hold no role, read-only, for BREAK_GLASS_MINUTES, with a reason.
+    # Not intake coordinators (they never read clinical records) and never site admins (they
+    # never see patients); checked at any of the user's sites, since the patient is elsewhere.
+    "emergency.access": frozenset({R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
+    # Reviewing emergency accesses to the site's patients after the fact (and being alerted).
+    "emergency.review": frozenset({R.SUPERVISOR, R.DIRECTOR}),
     # Clinical documentation: intake staff never read progress notes.
     "clinical.view": frozenset({R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
     "clinical.write": frozenset({R.CLINICIAN, R.SUPERVISOR}),

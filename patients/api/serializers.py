@@ -108,7 +108,8 @@ class ConsentOutput(OutputSerializer):
 class DisclosureOutput(OutputSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
-    consent = serializers.UUIDField(source="consent.public_id", read_only=True)
+    # None when the disclosure rests on a no-consent exception (``legal_basis``).
+    consent = serializers.UUIDField(source="consent.public_id", read_only=True, allow_null=True)
     categories = serializers.ListField(child=serializers.CharField(), read_only=True)
     notice_version = serializers.IntegerField(source="notice.version", read_only=True)
     notice_statement = serializers.CharField(source="notice.short_statement", read_only=True)
@@ -122,6 +123,10 @@ class DisclosureOutput(OutputSerializer):
             "consent",
             "legal_basis",
             "recipient",
+            "recipient_facility",
+            "emergency_nature",
+            "court_order_reference",
+            "court_order_date",
             "purpose",
             "categories",
             "channel",

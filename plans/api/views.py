@@ -10,12 +10,14 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.models import Episode
+from patients.permissions import emergency_patient_ids, visible_q
 from users.api.base import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -42,22 +44,30 @@ PRECONDITIONS = {
 
 def treatment_plans_visible_to(user):
     return TreatmentPlan.objects.filter(
-        site_id__in=site_ids_for(user, "clinical.view"), episode__patient__deleted_at__isnull=True
+        visible_q(user, "clinical.view", patient_field="episode__patient_id"),
+        episode__patient__deleted_at__isnull=True,
     )
 
 
 def get_plan_for_user(user, public_id, *, write: bool = False) -> TreatmentPlan:
-    """404 outside the user's sites; 403 without clinical.view (clinical.write to write) there."""
+    """404 outside the user's sites (and their break-glass patients); 403 without clinical.view
+    (clinical.write to write, which a break-glass grant never gives) there."""
+    emergency = emergency_patient_ids(user)
+    scope = Q(site_id__in=site_ids_for(user))
+    if emergency:
+        scope |= Q(episode__patient_id__in=emergency)
     plan = get_for_user(
-        TreatmentPlan.objects.filter(
-            site_id__in=site_ids_for(user), episode__patient__deleted_at__isnull=True
-        ).select_related("episode__patient", "site"),
+        TreatmentPlan.objects.filter(scope, episode__patient__deleted_at__isnull=True).select_related(
+            "episode__patient", "site"
+        ),
         user=user,
         public_id=public_id,
     )
-    if not has_capability(user, plan.site_id, "clinical.write" if write else "clinical.view"):
-        raise PermissionDenied
-    return plan
+    if has_capability(user, plan.site_id, "clinical.write" if write else "clinical.view"):
+        return plan
+    if not write and plan.episode.patient_id in emergency:
+        return plan
+    raise PermissionDenied
 
 
 def _etag(plan: TreatmentPlan) -> str:
