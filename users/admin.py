@@ -131,7 +131,6 @@ class SiteAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
         site_update(site=Site.objects.get(pk=obj.pk), by=request.user, **fields)
-        self._audit(request, obj, "changed in admin", {"fields": sorted(fields)})
 
 
 @admin.register(Membership)
@@ -171,11 +170,8 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 by=request.user,
             )
         else:
-            super(AuditedAdminMixin, self).save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
             staff_flag_sync(obj.user)
-        self._audit(
-            request, obj, "changed in admin" if change else "added in admin", {"fields": sorted(form.changed_data)}
-        )
 
 
 @admin.register(Invitation)

@@ -96,6 +96,13 @@ def scope_queryset(queryset, user):
     return scoped.distinct() if "__" in path else scoped
 
 
+def _fields_in(message) -> list[str]:
+    """The changed fields named in the admin's change message."""
+    if not isinstance(message, list):
+        return []
+    return sorted({f for part in message for f in part.get("changed", {}).get("fields", [])})
+
+
 class SiteScopedAdminMixin:
     """Role-derived permissions, row scoping and scoped choices; shared by model admins and
     inlines (``AuditedAdminMixin`` adds the audit)."""
@@ -214,6 +221,19 @@ class AuditedAdminMixin(SiteScopedAdminMixin):
         super().save_model(request, obj, form, change)
         changed = sorted(form.changed_data) if form is not None else []
         self._audit(request, obj, "changed in admin" if change else "added in admin", {"fields": changed})
+        obj._admin_audited = True
+
+    # Admins that save through a service (rooms, tracks, settings) do not call the save above;
+    # the admin logs every save it makes, so the audit is recorded here for them.
+    def log_addition(self, request, obj, message):
+        if not getattr(obj, "_admin_audited", False):
+            self._audit(request, obj, "added in admin", {"fields": _fields_in(message)})
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if not getattr(obj, "_admin_audited", False):
+            self._audit(request, obj, "changed in admin", {"fields": _fields_in(message)})
+        return super().log_change(request, obj, message)
 
     def delete_model(self, request, obj):
         self._audit(request, obj, "deleted in admin")
