@@ -5,15 +5,28 @@ from django import forms
 from django.contrib import admin
 
 from users.admin_audit import AuditedAdminMixin
-from users.models import Site
-from users.permissions import sites_visible_to
+from users.permissions import site_ids_for
 
 from . import services
 from .models import AnalyteResult, AssessmentResponse, InstrumentSetting, Medication, Placement, Specimen
 
 
 class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Like every clinical admin: shown to those who read clinical records at a site, scoped to
+    those sites (a superuser's flag alone gives no clinical access; site admins have none)."""
+
     raw_id_fields = ["patient"]
+    site_path = "site"
+
+    def has_view_permission(self, request, obj=None):
+        return bool(site_ids_for(request.user, "clinical.view"))
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_queryset(self, request):
+        sites = site_ids_for(request.user, "clinical.view")
+        return super().get_queryset(request).filter(**{f"{self.site_path}__in": sites})
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
@@ -49,6 +62,7 @@ class SpecimenAdmin(ReadOnlyAdmin):
 @admin.register(AnalyteResult)
 class AnalyteResultAdmin(ReadOnlyAdmin):
     raw_id_fields = ["specimen"]
+    site_path = "specimen__site"
     list_display = ["specimen", "analyte", "method", "result", "expectation"]
     list_filter = ["analyte", "result", "expectation"]
 
@@ -80,6 +94,7 @@ class InstrumentSettingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ``services.instrument_setting_save``, which audits before and after."""
 
     form = InstrumentSettingForm
+    site_admin_can = frozenset({"view", "add", "change"})
     list_display = ["instrument", "site", "enabled", "interval"]
     # Only the sites of the rows shown, so a site admin's filter does not list other sites.
     list_filter = [("site", admin.RelatedOnlyFieldListFilter), "enabled", "instrument"]
@@ -102,13 +117,6 @@ class InstrumentSettingAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["site", "instrument"] if obj else []
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "site":
-            kwargs["queryset"] = (
-                Site.objects.all() if request.user.is_superuser else sites_visible_to(request.user, "site.change")
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         saved = services.instrument_setting_save(

@@ -31,7 +31,10 @@ from .models import MessageTemplate, OutboundMessage  # noqa: E402
 class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Editable by administrators. Saving runs the model's clean(): the privacy linter refuses
     SUD-revealing words and full-name placeholders in patient templates. Each change bumps the
-    version the outbox records."""
+    version the outbox records. Templates are program-wide: every site admin reads them, and one
+    who administers every site may change them (a change reaches every site's patients)."""
+
+    site_admin_can = frozenset({"view", "add", "change"})
 
     list_display = ["key", "channel", "audience", "version", "updated_at"]
     list_filter = ["channel", "audience"]

@@ -115,7 +115,11 @@ class DisclosureAdmin(ReadOnlyAdmin):
 
 @admin.register(Part2NoticeTemplate)
 class Part2NoticeTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Notice versions: a new wording is a new version (add), never an edit of an old one."""
+    """Notice versions: a new wording is a new version (add), never an edit of an old one. The
+    notice is program-wide: every site admin reads it, and one who administers every site may
+    add a version."""
+
+    site_admin_can = frozenset({"view", "add"})
 
     list_display = ["version", "title", "effective_on"]
 

@@ -1,5 +1,7 @@
 """Admin: rooms and closures through the services (which audit and cancel/restore sessions),
-tracks' plain fields through ``track_update``; sessions, bookings and enrollments read-only."""
+tracks' plain fields through ``track_update``; sessions, bookings and enrollments read-only.
+Site admins configure rooms, closures and tracks of their sites; sessions, bookings,
+enrollments (patients) and time off (staff's own) are not shown to them."""
 
 from django.contrib import admin
 
@@ -32,6 +34,7 @@ class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Room)
 class RoomAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    site_admin_can = frozenset({"view", "add", "change"})
     list_display = ["name", "site", "capacity", "is_active"]
     list_filter = ["site", "is_active"]
     fields = ["site", "name", "capacity", "is_active"]
@@ -53,6 +56,7 @@ class RoomAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Closure)
 class ClosureAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    site_admin_can = frozenset({"view", "add", "delete"})
     list_display = ["date", "site", "reason"]
     list_filter = ["site"]
     fields = ["site", "date", "reason"]
@@ -87,6 +91,8 @@ class TrackBlockInline(admin.TabularInline):
 @admin.register(Track)
 class TrackAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Blocks change in the app's track editor (it validates hours and overlaps as a whole)."""
+
+    site_admin_can = frozenset({"view", "change"})
 
     list_display = ["name", "site", "level_of_care", "age_group", "capacity", "start_date", "is_active"]
     list_filter = ["site", "level_of_care", "is_active"]
@@ -136,6 +142,10 @@ class EnrollmentAdmin(ReadOnlyAdmin):
 
 @admin.register(StaffAvailability)
 class StaffAvailabilityAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Shown to site admins; working hours are set on the app's availability pages (through the
+    services, which check overlaps and audit)."""
+
+    site_admin_can = frozenset({"view"})
     list_display = ["user", "site", "weekday", "start_time", "end_time"]
     list_filter = ["site"]
 

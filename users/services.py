@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Invitation, Membership, Site, User
+from .models import Invitation, Membership, Role, Site, User
 from .signals import staff_changed
 
 
@@ -87,6 +87,7 @@ def invitation_accept(*, token: str, user: User | None = None, full_name: str = 
     Membership.objects.update_or_create(
         user=user, site=invitation.site, defaults={"role": invitation.role, "is_active": True}
     )
+    staff_flag_sync(user)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
@@ -130,6 +131,7 @@ def membership_set_role(*, membership: Membership, role: str, is_active: bool, b
     membership.role, membership.is_active = role, is_active
     membership.full_clean()
     membership.save(update_fields=["role", "is_active", "updated_at"])
+    staff_flag_sync(membership.user)
     staff_changed.send(
         sender=Membership,
         actor=by,
@@ -138,3 +140,24 @@ def membership_set_role(*, membership: Membership, role: str, is_active: bool, b
         details={"user": membership.user.email, "before": before, "after": {"role": role, "is_active": is_active}},
     )
     return membership
+
+
+def staff_flag_sync(user: User) -> bool:
+    """Let a site admin sign in to the Django admin, and no longer once they are not one.
+
+    ``is_staff`` is set while the user holds the site admin role at an active site, and cleared
+    when they hold it nowhere, unless a superuser gave them admin access of their own (explicit
+    permissions or groups). Superusers are left alone. Returns the flag."""
+    if user.is_superuser:
+        return user.is_staff
+    is_site_admin = Membership.objects.active().filter(user=user, role=Role.SITE_ADMIN).exists()
+    if is_site_admin:
+        wanted = True
+    elif user.is_staff and (user.user_permissions.exists() or user.groups.exists()):
+        wanted = True
+    else:
+        wanted = False
+    if user.is_staff != wanted:
+        user.is_staff = wanted
+        user.save(update_fields=["is_staff"])
+    return wanted
