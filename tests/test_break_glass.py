@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from audit.models import Action, AuditEvent
 from patients import services
 from patients.models import EmergencyAccess
+from users.api.tokens import api_token_create
 
 from .test_authorization_matrix import ALLAUTH_PREFIXES, all_routes, build_matrix_world, kwargs_for
 
@@ -108,8 +108,11 @@ def _grant(world):
 def _client(world, name: str) -> Client:
     client = Client()
     if name.startswith("api:"):
-        token = Token.objects.get_or_create(user=world.other_clinician)[0].key
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
+        if not getattr(world, "api_secret", None):
+            world.api_secret = api_token_create(
+                user=world.other_clinician, name="Break-glass probe", expires_at=None, by=world.other_clinician
+            )[1]
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {world.api_secret}"
     else:
         client.force_login(world.other_clinician)
     return client

@@ -36,7 +36,7 @@ FLOOR = {app: level for level, names in enumerate(FLOORS) for app in names}
 KNOWN: dict[tuple[str, str], str] = {
     ("users/admin_audit.py", "audit"): "AuditedAdminMixin records Action.ADMIN (used by every app's admin)",
     ("users/api/base.py", "audit"): "audited list/read building blocks of every app's API",
-    ("users/api/views_tokens.py", "audit"): "token creation and revocation are audited",
+    ("users/api/tokens.py", "audit"): "token creation and revocation are audited",
 }
 
 
