@@ -26,6 +26,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from tests.fixtures import sign_in
 from users.models import Role
 
 from .test_api_world import ROLES, api_key_for, build_world
@@ -257,7 +258,7 @@ def client_for(w, column: str, *, api: bool) -> Client:
     if api:
         client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_key_for(user)}"
     else:
-        client.force_login(user)
+        sign_in(client, user)
     return client
 
 
@@ -404,7 +405,7 @@ def test_staff_admin_access_matches_the_table():
         url = reverse(name, args=[objects[model].pk] if needs_object else [])
         for column, expected in zip(ADMIN_COLUMNS, classes.split(), strict=True):
             client = Client()
-            client.force_login(users[column])
+            sign_in(client, users[column])
             got = _admin_class(client.get(url))
             if got != expected:
                 wrong.append(f"{name} as {column}: expected {expected}, got {got}")
