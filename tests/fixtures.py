@@ -120,3 +120,29 @@ def sms_outbox(tmp_path, settings):
 
     yield Outbox()
     backends.reset_backends()
+
+
+def make_stale(client: Client) -> None:
+    """The client's last authentication is a minute older than the re-authentication window."""
+    from django.conf import settings
+
+    age_authentication(client, settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60)
+
+
+def confirm_with_password(client: Client, next_url: str):
+    """allauth's "confirm it's you" page, with the factories' password; returns its response."""
+    from django.urls import reverse
+
+    from users.tests.factories import PASSWORD
+
+    return client.post(f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD})
+
+
+def confirm_with_authenticator(client: Client, user, next_url: str):
+    """allauth's "confirm it's you" with the authenticator app (TOTP); returns its response."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from django.urls import reverse
+
+    counter = next(iter(yield_hotp_counters_from_time()))
+    code = format_hotp_value(hotp_value(user.totp_secret, counter))
+    return client.post(f"{reverse('mfa_reauthenticate')}?next={next_url}", {"code": code})
