@@ -31,9 +31,19 @@ def world(db):
     return build_world()
 
 
+def decided(world) -> str:
+    """A draft placement with its level decided: ready to sign."""
+    pid = create(world, **RATINGS).json()["id"]
+    response = world.api(world.staff[C]).post(
+        url("placement-decide", placement_id=pid), {"actual_level": "2.1"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    return pid
+
+
 def test_a_stale_session_is_told_to_reauthenticate_and_nothing_is_signed(world):
     clinician = world.staff[C]
-    pid = create(world, **RATINGS).json()["id"]
+    pid = decided(world)
     client = world.api(clinician, token=False)
     make_stale(client)
     response = client.post(url("placement-sign", placement_id=pid), format="json")
@@ -49,7 +59,7 @@ def test_a_stale_session_is_told_to_reauthenticate_and_nothing_is_signed(world):
 
 
 def test_a_fresh_session_signs(world):
-    pid = create(world, **RATINGS).json()["id"]
+    pid = decided(world)
     client = world.api(world.staff[C], token=False)
     assert client.post(url("placement-sign", placement_id=pid), format="json").status_code == 200
 
@@ -67,7 +77,7 @@ def test_a_stale_session_exports_no_fhir_bundle(world):
 
 def test_token_calls_are_not_asked_to_reauthenticate(world):
     client = world.api(world.staff[C])  # a token: no session, no authentication records at all
-    pid = create(world, **RATINGS).json()["id"]
+    pid = decided(world)
     assert client.post(url("placement-sign", placement_id=pid), format="json").status_code == 200
     response = client.post(
         url("patient-fhir-disclosure", patient_id=world.objects["patient"].public_id), FHIR, format="json"
