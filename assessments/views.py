@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,7 @@ from patients.selectors import chart_header
 from users.forms import add_service_errors
 from users.models import User
 from users.permissions import has_capability
+from users.reauth import reauthenticate_redirect, recently_authenticated
 
 from . import services
 from .charts import patient_charts
@@ -300,16 +302,19 @@ def placement_create(request: HttpRequest, public_id) -> HttpResponse:
     if suggestions["D1"] is not None:
         initial["d1_rating"] = suggestions["D1"]
     form = PlacementForm(request.POST or None, initial=initial)
+    signing, sign_now = _signing(request)
     with timezone.override(patient.site.zone):
         if request.method == "POST" and form.is_valid():
             try:
                 with transaction.atomic():
                     placement = services.placement_create(patient=patient, by=request.user, **_placement_fields(form))
-                    if "sign" in request.POST:
+                    if sign_now:
                         placement = services.placement_sign(placement=placement, by=request.user)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                if signing and not sign_now:
+                    return _reauthenticate_to_sign(request, placement)
                 messages.success(request, _saved_message(placement))
                 return redirect("assessments:placement_detail", public_id=placement.public_id)
         _viewed(request, patient, object_type="assessments.Placement")
@@ -318,6 +323,22 @@ def placement_create(request: HttpRequest, public_id) -> HttpResponse:
             "assessments/placement_form.html",
             _chart(request, patient, form=form, suggestions=suggestions, placement=None),
         )
+
+
+def _signing(request: HttpRequest) -> tuple[bool, bool]:
+    """(asked to sign, may sign now): without a recent sign-in the placement is saved as a
+    draft but not signed (DOMAIN.md §12)."""
+    signing = request.method == "POST" and "sign" in request.POST
+    return signing, signing and recently_authenticated(request)
+
+
+def _reauthenticate_to_sign(request: HttpRequest, placement: Placement) -> HttpResponse:
+    return reauthenticate_redirect(
+        request,
+        reverse("assessments:placement_edit", args=[placement.public_id]),
+        "sign this placement",
+        "It was saved as a draft; it is not signed yet.",
+    )
 
 
 def _saved_message(placement: Placement) -> str:
@@ -335,6 +356,7 @@ def placement_edit(request: HttpRequest, public_id) -> HttpResponse:
         raise PermissionDenied  # signed placements are immutable
     patient = placement.patient
     form = PlacementForm(request.POST or None, instance=placement)
+    signing, sign_now = _signing(request)
     with timezone.override(patient.site.zone):
         if request.method == "POST" and form.is_valid():
             try:
@@ -342,11 +364,13 @@ def placement_edit(request: HttpRequest, public_id) -> HttpResponse:
                     placement = services.placement_update(
                         placement=placement, by=request.user, **_placement_fields(form)
                     )
-                    if "sign" in request.POST:
+                    if sign_now:
                         placement = services.placement_sign(placement=placement, by=request.user)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                if signing and not sign_now:
+                    return _reauthenticate_to_sign(request, placement)
                 messages.success(request, _saved_message(placement))
                 return redirect("assessments:placement_detail", public_id=placement.public_id)
         _viewed(request, patient, obj=placement)
@@ -394,6 +418,13 @@ def placement_cosign(request: HttpRequest, public_id) -> HttpResponse:
         or has_capability(request.user, placement.site_id, "note.cosign")
     ):
         raise PermissionDenied
+    if not recently_authenticated(request):
+        return reauthenticate_redirect(
+            request,
+            reverse("assessments:placement_detail", args=[placement.public_id]),
+            "co-sign this placement",
+            "Nothing was co-signed.",
+        )
     try:
         services.placement_cosign(placement=placement, by=request.user)
     except ValidationError as exc:

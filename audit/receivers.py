@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from allauth.account.signals import password_changed, password_reset
+from allauth.account.signals import authentication_step_completed, password_changed, password_reset
 from allauth.mfa import signals as mfa_signals
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -25,6 +25,13 @@ def _on_login(sender, request, user, **kwargs):
         request.session[AUTH_AT_KEY] = now
         request.session[LAST_SEEN_KEY] = now
     record(Action.LOGIN, actor=user, request=request)
+
+
+@receiver(authentication_step_completed)
+def _on_reauthenticated(sender, request, user, method, reauthenticated=False, **kwargs):
+    """ "Confirm it's you" before signing or exporting: recorded as a sign-in event of its own kind."""
+    if reauthenticated:
+        record(Action.LOGIN, actor=user, request=request, changes={"event": "reauthenticated", "method": method})
 
 
 @receiver(user_logged_out)

@@ -234,6 +234,10 @@ MFA_TOTP_ISSUER = envstr("MFA_TOTP_ISSUER", "IOP Clinic")
 SESSION_IDLE_TIMEOUT_MINUTES = envint("SESSION_IDLE_TIMEOUT_MINUTES", 15, minimum=1)
 SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
+# Signing a legal record or exporting PHI needs an authentication (sign-in or "confirm it's
+# you") within this many minutes; allauth's own confirmation pages use the same window.
+REAUTHENTICATION_MINUTES = envint("REAUTHENTICATION_MINUTES", 5, minimum=1)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTHENTICATION_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

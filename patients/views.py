@@ -23,6 +23,7 @@ from audit.models import Action
 from audit.services import record
 from users.forms import add_service_errors
 from users.permissions import has_capability, site_ids_for
+from users.reauth import reauthenticate_redirect, recently_authenticated
 
 from . import services
 from .forms import (
@@ -568,6 +569,8 @@ def disclosure_packet(request: HttpRequest, public_id, disclosure_id) -> HttpRes
     disclosure = get_object_or_404(
         patient.disclosures.select_related("consent", "notice", "disclosed_by"), public_id=disclosure_id
     )
+    if not recently_authenticated(request):
+        return reauthenticate_redirect(request, request.path, "print a disclosure packet", "Nothing was printed.")
     if disclosure.consent is not None:
         disclosure.consent.patient = patient
     _viewed(request, patient, obj=disclosure, action=Action.PRINT)

@@ -27,6 +27,7 @@ from patients.services import support_contact_contact_problem
 from users.forms import add_service_errors
 from users.models import Role
 from users.permissions import has_capability
+from users.reauth import reauthenticate_redirect, recently_authenticated
 
 from . import services
 from .forms import (
@@ -392,6 +393,8 @@ def part_remove(request: HttpRequest, public_id, plan_id, kind, part_id) -> Http
 def treatment_plan_sign(request: HttpRequest, public_id, plan_id) -> HttpResponse:
     patient = _patient(request, public_id, write=True)
     plan = _treatment_plan(patient, plan_id)
+    if not recently_authenticated(request):
+        return reauthenticate_redirect(request, _tp_url(public_id, plan_id), "sign this plan", "Nothing was signed.")
     form = SignForm(request.POST, prefix="sign")
     if form.is_valid():
         try:
@@ -414,6 +417,10 @@ def treatment_plan_cosign(request: HttpRequest, public_id, plan_id) -> HttpRespo
     if not has_capability(request.user, patient.site_id, "note.cosign"):
         raise PermissionDenied
     plan = _treatment_plan(patient, plan_id)
+    if not recently_authenticated(request):
+        return reauthenticate_redirect(
+            request, _tp_url(public_id, plan_id), "co-sign this plan", "Nothing was co-signed."
+        )
     try:
         services.treatment_plan_cosign(plan=plan, by=request.user)
     except ValidationError as exc:
@@ -579,6 +586,8 @@ def rp_contact_remove(request: HttpRequest, public_id, plan_id, contact_id) -> H
 def rp_plan_sign(request: HttpRequest, public_id, plan_id) -> HttpResponse:
     patient = _patient(request, public_id, write=True)
     plan = _rp_plan(patient, plan_id)
+    if not recently_authenticated(request):
+        return reauthenticate_redirect(request, _rp_url(public_id, plan_id), "sign this plan", "Nothing was signed.")
     form = SignForm(request.POST)
     if form.is_valid():
         try:

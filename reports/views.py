@@ -27,6 +27,7 @@ from plans.services import discharge_sign
 from users.forms import add_service_errors
 from users.models import Role
 from users.permissions import has_capability, sites_visible_to
+from users.reauth import reauthenticate_redirect, recently_authenticated, refuse_on_form
 
 from . import dashboard as measures
 from .caseload import caseload as caseload_rows
@@ -49,12 +50,19 @@ def discharge(request: HttpRequest, public_id, episode_id) -> HttpResponse:
     today = site_today(patient.site)
     draft = discharge_summary_draft(episode, discharge_date=today)
     form = None
+    reauth_url = ""
     if may_sign:
         form = DischargeSignForm(request.POST or None, initial={"discharge_date": today, "summary": draft["text"]})
+        if request.method == "GET" and not recently_authenticated(request):
+            # Confirm first, so the summary is written within the window (DOMAIN.md §12).
+            return reauthenticate_redirect(request, request.path, "sign a discharge", "")
     if request.method == "POST":
         if not may_sign:
             raise PermissionDenied
-        if form.is_valid():
+        if not recently_authenticated(request):
+            # No draft is kept for a discharge: the page comes back with the text as typed.
+            reauth_url = refuse_on_form(request, form, request.path, "sign this discharge")
+        elif form.is_valid():
             try:
                 discharge_sign(episode=episode, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
@@ -68,7 +76,15 @@ def discharge(request: HttpRequest, public_id, episode_id) -> HttpResponse:
     return render(
         request,
         "reports/discharge.html",
-        {"patient": patient, "chart": chart_header(patient), "episode": episode, "draft": draft, "form": form},
+        {
+            "patient": patient,
+            "chart": chart_header(patient),
+            "episode": episode,
+            "draft": draft,
+            "form": form,
+            "reauth_url": reauth_url,
+        },
+        status=403 if reauth_url else 200,
     )
 
 
@@ -106,6 +122,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
     rows = list(caseload_rows(site, window, counselor=request.user if scope == "mine" else None))
     shown = sorted(str(e.patient.public_id) for e in rows)
     if request.GET.get("format") == "csv":
+        if not recently_authenticated(request):
+            return reauthenticate_redirect(request, request.get_full_path(), "download this list")
         record(
             Action.EXPORT,
             request=request,
@@ -222,6 +240,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         table = board.table(request.GET.get("table", ""))
         if table is None:
             raise Http404
+        if not recently_authenticated(request):
+            return reauthenticate_redirect(request, request.get_full_path(), "download this table")
         record(
             Action.EXPORT,
             request=request,
@@ -270,6 +290,8 @@ def per_diem(request: HttpRequest) -> HttpResponse:
     current = request.clinic.site if request.clinic.site in sites else sites[0]
     form = PerDiemForm(request.GET or None, sites=sites, today=site_today(current))
     if request.GET.get("format") == "csv" and form.is_valid():
+        if not recently_authenticated(request):
+            return reauthenticate_redirect(request, request.get_full_path(), "download the per-diem export")
         site = next((s for s in sites if s.pk == form.cleaned_data.get("site")), current)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         rows = list(per_diem_days(site.pk, start, end))

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -24,6 +25,7 @@ from scheduling.models import SessionKind
 from scheduling.selectors import rosters_for
 from users.forms import add_service_errors
 from users.permissions import has_capability, site_ids_for
+from users.reauth import reauthenticate_redirect, recently_authenticated, refuse_on_form
 
 from . import selectors, services
 from .forms import (
@@ -338,6 +340,9 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
         for e in entries
     ]
     status = 200
+    signing = request.method == "POST" and request.POST.get("action") == "sign"
+    # Without a recent sign-in the draft is saved but not signed (DOMAIN.md §12).
+    sign_now = signing and recently_authenticated(request)
     if request.method == "POST":
         if form.is_valid() and all(f.is_valid() for _, f in entry_forms):
             day = _local(note, note.starts_at).date()
@@ -356,7 +361,7 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                     },
                     entries={str(e.public_id): f.values() for e, f in entry_forms},
                 )
-                if request.POST.get("action") == "sign":
+                if sign_now:
                     services.note_sign(note=note, by=request.user, version=note.version)
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -372,7 +377,14 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                     form.data = form.data.copy()
                     form.data["version"] = str(note.version)
             else:
-                if request.POST.get("action") == "sign":
+                if signing and not sign_now:
+                    return reauthenticate_redirect(
+                        request,
+                        reverse("sessions:group_note_edit", args=[note.public_id]),
+                        "sign this note",
+                        "Your draft was saved; it is not signed yet.",
+                    )
+                if signing:
                     messages.success(request, "Group note signed and locked.")
                     return redirect("sessions:group_note", public_id=note.public_id)
                 messages.success(request, "Draft saved.")
@@ -427,12 +439,15 @@ def group_note_detail(request: HttpRequest, public_id) -> HttpResponse:
     entries = _entries(note)
     addenda = list(NoteAddendum.objects.filter(group_note=note).select_related("entry__patient"))
     form = AddendumForm(entries=GroupNoteEntry.objects.filter(group_note=note).select_related("patient"))
+    reauth_url = ""
     if request.method == "POST":
         require_clinical(request.user, note.site_id, write=True)
         form = AddendumForm(
             request.POST, entries=GroupNoteEntry.objects.filter(group_note=note).select_related("patient")
         )
-        if form.is_valid():
+        if not recently_authenticated(request):
+            reauth_url = refuse_on_form(request, form, request.path, "sign this addendum")
+        elif form.is_valid():
             try:
                 services.note_add_addendum(note=note, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
@@ -444,8 +459,8 @@ def group_note_detail(request: HttpRequest, public_id) -> HttpResponse:
     return render(
         request,
         "sessions/group_note_detail.html",
-        _note_page_context(request, note, addenda, entries=entries, addendum_form=form),
-        status=400 if request.method == "POST" else 200,
+        _note_page_context(request, note, addenda, entries=entries, addendum_form=form, reauth_url=reauth_url),
+        status=(403 if reauth_url else 400) if request.method == "POST" else 200,
     )
 
 
@@ -500,6 +515,9 @@ def progress_note_edit(request: HttpRequest, public_id) -> HttpResponse:
     objectives = selectors.objectives_for_episodes([note.episode_id])[note.episode_id]
     form = ProgressNoteForm(request.POST or None, note_format=chosen, initial=initial, objectives=objectives)
     status = 200
+    signing = request.method == "POST" and request.POST.get("action") == "sign"
+    # Without a recent sign-in the draft is saved but not signed (DOMAIN.md §12).
+    sign_now = signing and recently_authenticated(request)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -511,7 +529,7 @@ def progress_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                     sections=form.sections(),
                     objectives=chosen_objectives(form),
                 )
-                if request.POST.get("action") == "sign":
+                if sign_now:
                     services.note_sign(note=note, by=request.user, version=note.version)
             except ValidationError as exc:
                 add_service_errors(form, _on_section_fields(exc))
@@ -522,7 +540,14 @@ def progress_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                     form.data = form.data.copy()
                     form.data["version"] = str(note.version)
             else:
-                if request.POST.get("action") == "sign":
+                if signing and not sign_now:
+                    return reauthenticate_redirect(
+                        request,
+                        reverse("sessions:progress_note_edit", args=[note.public_id]),
+                        "sign this note",
+                        "Your draft was saved; it is not signed yet.",
+                    )
+                if signing:
                     messages.success(request, "Progress note signed and locked.")
                     return redirect("sessions:progress_note", public_id=note.public_id)
                 messages.success(request, "Draft saved.")
@@ -543,10 +568,13 @@ def progress_note_detail(request: HttpRequest, public_id) -> HttpResponse:
     note = get_progress_note_for_user(request.user, public_id)
     addenda = list(note.addenda.all())
     form = AddendumForm()
+    reauth_url = ""
     if request.method == "POST":
         require_clinical(request.user, note.site_id, write=True)
         form = AddendumForm(request.POST)
-        if form.is_valid():
+        if not recently_authenticated(request):
+            reauth_url = refuse_on_form(request, form, request.path, "sign this addendum")
+        elif form.is_valid():
             try:
                 services.note_add_addendum(note=note, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
@@ -558,8 +586,8 @@ def progress_note_detail(request: HttpRequest, public_id) -> HttpResponse:
     return render(
         request,
         "sessions/progress_note_detail.html",
-        _note_page_context(request, note, addenda, addendum_form=form, patient=note.patient),
-        status=400 if request.method == "POST" else 200,
+        _note_page_context(request, note, addenda, addendum_form=form, patient=note.patient, reauth_url=reauth_url),
+        status=(403 if reauth_url else 400) if request.method == "POST" else 200,
     )
 
 
@@ -607,6 +635,13 @@ def cosign(request: HttpRequest, kind: str, public_id) -> HttpResponse:
         raise Http404
     if not has_capability(request.user, note.site_id, "note.cosign"):
         raise PermissionDenied
+    if not recently_authenticated(request):
+        back = (
+            reverse("sessions:cosign_queue")
+            if request.POST.get("next") == "queue"
+            else reverse(target, args=[note.public_id])
+        )
+        return reauthenticate_redirect(request, back, "co-sign this note", "Nothing was co-signed.")
     form = CosignForm(request.POST)
     form.is_valid()
     try:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.test import Client
+from allauth.account.internal.flows.login import (
+    AUTHENTICATION_METHODS_SESSION_KEY,
+    record_authentication,
+)
+from django.test import Client, RequestFactory
 
 from users.models import Role
 from users.tests.factories import MembershipFactory, SiteFactory, UserFactory
@@ -36,6 +40,28 @@ def make_staff(db, site):
     return make
 
 
+def sign_in(client: Client, user) -> Client:
+    """``force_login`` plus what allauth records at a real sign-in: a password authentication,
+    now, in the session. Signing and exports need one within ``REAUTHENTICATION_MINUTES``."""
+    client.force_login(user)
+    session = client.session
+    request = RequestFactory().get("/")
+    request.session = session
+    request.user = user
+    record_authentication(request, user, method="password")
+    session.save()
+    return client
+
+
+def age_authentication(client: Client, seconds: float) -> None:
+    """Move every authentication of the client's session ``seconds`` into the past."""
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {**r, "at": r["at"] - seconds} for r in session.get(AUTHENTICATION_METHODS_SESSION_KEY, [])
+    ]
+    session.save()
+
+
 @pytest.fixture
 def client_as(make_staff):
     """``client_as(Role.SUPERVISOR)`` → a test client signed in as a new staff member with that role."""
@@ -43,8 +69,7 @@ def client_as(make_staff):
     def make(role: str = Role.CLINICIAN, *, at=None, user=None) -> Client:
         client = Client()
         client.user = user or make_staff(role, at=at)
-        client.force_login(client.user)
-        return client
+        return sign_in(client, client.user)
 
     return make
 
@@ -95,3 +120,29 @@ def sms_outbox(tmp_path, settings):
 
     yield Outbox()
     backends.reset_backends()
+
+
+def make_stale(client: Client) -> None:
+    """The client's last authentication is a minute older than the re-authentication window."""
+    from django.conf import settings
+
+    age_authentication(client, settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60)
+
+
+def confirm_with_password(client: Client, next_url: str):
+    """allauth's "confirm it's you" page, with the factories' password; returns its response."""
+    from django.urls import reverse
+
+    from users.tests.factories import PASSWORD
+
+    return client.post(f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD})
+
+
+def confirm_with_authenticator(client: Client, user, next_url: str):
+    """allauth's "confirm it's you" with the authenticator app (TOTP); returns its response."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from django.urls import reverse
+
+    counter = next(iter(yield_hotp_counters_from_time()))
+    code = format_hotp_value(hotp_value(user.totp_secret, counter))
+    return client.post(f"{reverse('mfa_reauthenticate')}?next={next_url}", {"code": code})

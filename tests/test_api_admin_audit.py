@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from scheduling.models import Room, TrackBlock
+from tests.fixtures import sign_in
 from users.admin_audit import AuditedAdminMixin, site_path_for
 from users.models import Role
 from users.tests.factories import MembershipFactory, UserFactory
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def _client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import Action, AuditEvent
+from tests.fixtures import sign_in
 from users.api.tokens import api_token_create
 from users.models import ApiToken, Membership, Role
 from users.services import membership_set_role
@@ -36,7 +37,7 @@ def world(db):
 
 def _signed_in(user, **kwargs) -> Client:
     client = Client(**kwargs)
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 
@@ -219,7 +220,7 @@ def test_a_membership_change_applies_to_the_token_at_once(world):
     secret = _create_token(user)
     token_client = _api(secret)
     session_client = APIClient()
-    session_client.force_login(user)
+    sign_in(session_client, user)
     patient = world.objects["patient"]
     detail = reverse("api:patient-detail", kwargs={"patient_id": patient.public_id})
     listing = reverse("api:patient-list")

@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.fixtures import sign_in
 from users.models import Role
 from users.tests.factories import MembershipFactory, SiteFactory, UserFactory
 
@@ -34,7 +35,7 @@ class World:
             if token:
                 client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
             else:
-                client.force_login(user)
+                sign_in(client, user)
         return client
 
 

@@ -26,6 +26,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from tests.fixtures import sign_in
 from users.models import Role
 
 from .test_api_world import ROLES, api_key_for, build_world
@@ -270,7 +271,7 @@ def client_for(w, column: str, *, api: bool) -> Client:
     if api:
         client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_key_for(user)}"
     else:
-        client.force_login(user)
+        sign_in(client, user)
     return client
 
 

@@ -31,6 +31,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 
+from tests.fixtures import sign_in
+
 pytestmark = pytest.mark.django_db
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "test-artifacts" / "phi-pages-walk.txt"
@@ -271,7 +273,7 @@ def build_clinic(settings) -> dict[str, Client]:
         TOTP.activate(user, generate_totp_secret())
         # A server error is reported as the route's outcome (500 pages carry the headers too).
         client = Client(raise_request_exception=False)
-        client.force_login(user)
+        sign_in(client, user)
         client.is_staff_login = user.is_staff
         clients[email] = client
     return clients

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from patients.models import Patient
 from scheduling.models import RosterAddition, TherapySession
 from sessions.models import Attendance
+from tests.fixtures import sign_in
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -59,7 +60,7 @@ def _count(client, url) -> int:
 
 
 def _login(client, account):
-    client.force_login(User.objects.get(pk=account["user_id"]))
+    sign_in(client, User.objects.get(pk=account["user_id"]))
     return client
 
 

@@ -21,7 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.permissions import get_patient_for_user
-from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, AuditedListApi, Conflict, audit_view
+from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, REAUTHENTICATION, AuditedListApi, Conflict, audit_view
+from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import any_capability, has_capability, site_ids_for
 
 from .. import placement, services
@@ -345,11 +346,13 @@ class PlacementSignApi(APIView):
     for an override). The recommendation is frozen with the signature. The placement is then
     signed, or awaits a supervisor's co-sign (``PLACEMENT_COSIGN``); either way it is immutable."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG,
         operation_id="placements_sign",
         request=None,
-        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: PlacementOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, placement_id):
         placement_obj = _draft_for_write(request, placement_id)
@@ -361,11 +364,13 @@ class PlacementCosignApi(APIView):
     """A clinical supervisor of the placement's site (not its signer) co-signs a placement
     awaiting it (409 for any other)."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG,
         operation_id="placements_cosign",
         request=None,
-        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: PlacementOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, placement_id):
         placement_obj = get_placement_for_user(request.user, placement_id)

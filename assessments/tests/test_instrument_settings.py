@@ -19,6 +19,7 @@ from assessments.models import AssessmentResponse, InstrumentSetting
 from assessments.selectors import assessments_due, offered_instruments, site_cadences
 from audit.models import Action, AuditEvent
 from patients.models import site_today
+from tests.fixtures import sign_in
 from users.models import Role
 from users.tests.factories import UserFactory
 
@@ -123,7 +124,7 @@ def test_the_service_and_the_api_refuse_it_naming_the_instrument(patient, counse
         services.assessment_record(patient=patient, instrument_code="GAD-7", answers=GAD7, by=counselor)
     assert "GAD-7 is not offered at" in excinfo.value.message_dict["instrument"][0]
     client = APIClient()
-    client.force_login(counselor)
+    sign_in(client, counselor)
     response = client.post(
         reverse("api:assessment-create"),
         {"patient": str(patient.public_id), "instrument": "GAD-7", "answers": GAD7},
@@ -233,7 +234,7 @@ def _site_admin_in_django_admin(make_staff, at):
 
 def _signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

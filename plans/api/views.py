@@ -22,6 +22,7 @@ from users.api.base import (
     ERRORS_READ,
     ERRORS_WRITE,
     IF_MATCH,
+    REAUTHENTICATION,
     AuditedListApi,
     ErrorSerializer,
     audit_view,
@@ -29,6 +30,7 @@ from users.api.base import (
     etag_for,
     with_etag,
 )
+from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import get_for_user, has_capability, site_ids_for
 
 from .. import services
@@ -201,6 +203,8 @@ class TreatmentPlanSignApi(APIView):
     """The clinician signs with the patient's typed signature (or why they declined).
     ``If-Match`` is checked when sent."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     class Input(serializers.Serializer):
         patient_signed_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
         patient_declined_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
@@ -210,7 +214,7 @@ class TreatmentPlanSignApi(APIView):
         operation_id="plans_sign",
         parameters=[IF_MATCH],
         request=Input,
-        responses={200: TreatmentPlanDetailOutput, **ERRORS_WRITE, 412: PRECONDITIONS[412]},
+        responses={200: TreatmentPlanDetailOutput, **ERRORS_WRITE, **REAUTHENTICATION, 412: PRECONDITIONS[412]},
     )
     def post(self, request, plan_id):
         plan = get_plan_for_user(request.user, plan_id, write=True)

@@ -18,7 +18,8 @@ from patients import services as patient_services
 from patients.api.views import TAG, DisclosureInput, consent_for_disclosure
 from patients.models import DisclosureChannel
 from patients.permissions import get_patient_for_user
-from users.api.base import ERRORS_WRITE, audit_view
+from users.api.base import ERRORS_WRITE, REAUTHENTICATION, audit_view
+from users.api.permissions import SIGN_OR_EXPORT
 
 from ..fhir import disclosure_bundle
 
@@ -28,6 +29,8 @@ class FhirDisclosureApi(APIView):
     recipient. Refused (400 with the reason) without an active covering consent; logged as a
     Disclosure carrying the Part 2 notice (which the bundle carries too) and audited as
     DISCLOSE."""
+
+    permission_classes = SIGN_OR_EXPORT
 
     class Input(DisclosureInput):
         pass
@@ -42,6 +45,7 @@ class FhirDisclosureApi(APIView):
                 description="A FHIR R4 Bundle (type collection) with the Part 2 notice.",
             ),
             **ERRORS_WRITE,
+            **REAUTHENTICATION,
         },
     )
     def post(self, request, patient_id):

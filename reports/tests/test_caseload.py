@@ -18,6 +18,7 @@ from scheduling.models import Enrollment
 from scheduling.tests.factories import make_episode
 from sessions.models import ProgressNote
 from sessions.tests.factories import make_session, make_track
+from tests.fixtures import sign_in
 from users.models import Role
 
 from .world import attend
@@ -159,7 +160,7 @@ def test_the_queries_are_the_same_for_one_patient_or_fifty(site, make_staff):
 
 
 def test_the_page_shows_flags_and_links_to_act(world, client):
-    client.force_login(world["clinician"])
+    sign_in(client, world["clinician"])
     response = client.get(reverse("reports:caseload"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -177,7 +178,7 @@ def test_the_page_shows_flags_and_links_to_act(world, client):
 
 
 def test_a_clinician_cannot_switch_to_the_whole_site(world, client):
-    client.force_login(world["clinician"])
+    sign_in(client, world["clinician"])
     html = client.get(reverse("reports:caseload") + "?scope=site").content.decode()
     assert "Theirs" not in html
 
@@ -214,7 +215,7 @@ def test_the_short_address_redirects_to_the_caseload(client_as):
 
 def test_the_page_query_count_is_the_same_for_one_and_fifty_patients(site, make_staff, client):
     clinician = make_staff(Role.CLINICIAN)
-    client.force_login(clinician)
+    sign_in(client, clinician)
     _mine(site, clinician, "Only")
     client.get(reverse("reports:caseload"))  # warm the session
     with CaptureQueriesContext(connection) as one:
@@ -228,7 +229,7 @@ def test_the_page_query_count_is_the_same_for_one_and_fifty_patients(site, make_
 
 
 def test_the_csv_lists_the_caseload_and_is_audited(world, client):
-    client.force_login(world["clinician"])
+    sign_in(client, world["clinician"])
     response = client.get(reverse("reports:caseload") + "?format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().splitlines()
@@ -239,7 +240,7 @@ def test_the_csv_lists_the_caseload_and_is_audited(world, client):
 
 
 def test_the_home_page_shows_counts_only(world, client):
-    client.force_login(world["clinician"])
+    sign_in(client, world["clinician"])
     html = client.get(reverse("home")).content.decode()
     assert "Your caseload" in html and "4 open episodes" in html and "1 with a safety alert" in html
     assert "Calm" not in html and world["calm"].patient.mrn not in html

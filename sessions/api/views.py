@@ -23,6 +23,7 @@ from users.api.base import (
     ERRORS_READ,
     ERRORS_WRITE,
     IF_MATCH,
+    REAUTHENTICATION,
     AuditedListApi,
     ErrorSerializer,
     audit_listing,
@@ -31,6 +32,7 @@ from users.api.base import (
     etag_for,
     with_etag,
 )
+from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import site_ids_for
 
 from .. import services
@@ -281,12 +283,14 @@ class ProgressNoteSignApi(APIView):
     """Sign a draft (its author only; every section filled in). The note locks for good (409 on
     any later change or second signature); corrections are addenda. ``If-Match`` is checked when sent."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG_NOTES,
         operation_id="notes_sign",
         parameters=[IF_MATCH],
         request=None,
-        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT, 412: PRECONDITIONS[412]},
+        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT, 412: PRECONDITIONS[412]},
     )
     def post(self, request, note_id):
         note = get_progress_note_for_user(request.user, note_id, write=True)

@@ -29,12 +29,14 @@ from users.api.base import (
     ERRORS_READ,
     ERRORS_WRITE,
     IF_MATCH,
+    REAUTHENTICATION,
     AuditedListApi,
     Conflict,
     check_if_match,
     etag_for,
     with_etag,
 )
+from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import site_ids_for
 
 from .. import selectors, services
@@ -331,12 +333,14 @@ class GroupNoteSignApi(APIView):
     """Sign a draft (its author only): topic, interventions and every attendee part filled in.
     The note locks for good; corrections are addenda. ``If-Match`` is checked when sent."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG,
         operation_id="group_notes_sign",
         parameters=[IF_MATCH],
         request=None,
-        responses={200: GroupNoteOutput, **ERRORS_WRITE, **CONFLICT, 412: PRECONDITIONS[412]},
+        responses={200: GroupNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT, 412: PRECONDITIONS[412]},
     )
     def post(self, request, group_note_id):
         note = get_group_note_for_user(request.user, group_note_id, write=True)

@@ -15,7 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, Conflict, audit_listing
+from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, REAUTHENTICATION, Conflict, audit_listing
+from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import has_capability, site_ids_for
 
 from .. import services
@@ -79,11 +80,13 @@ def _check_amendable(note) -> None:
 class ProgressNoteCosignApi(APIView):
     """Co-sign a supervisee's signed progress note (a clinical supervisor of its site, not its author)."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG_COSIGN,
         operation_id="notes_cosign",
         request=CosignInput,
-        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: ProgressNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, note_id):
         note = get_progress_note_for_user(request.user, note_id)
@@ -94,11 +97,13 @@ class ProgressNoteCosignApi(APIView):
 class ProgressNoteAddendumApi(APIView):
     """Add a signed, dated addendum to a signed progress note; the note stays exactly as signed."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG_NOTES,
         operation_id="notes_addendum",
         request=AddendumInput,
-        responses={201: ProgressNoteOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={201: ProgressNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, note_id):
         note = get_progress_note_for_user(request.user, note_id, write=True)
@@ -115,11 +120,13 @@ class ProgressNoteAddendumApi(APIView):
 class GroupNoteCosignApi(APIView):
     """Co-sign a supervisee's signed group note (a clinical supervisor of its site, not its author)."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG_COSIGN,
         operation_id="group_notes_cosign",
         request=CosignInput,
-        responses={200: GroupNoteOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: GroupNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, group_note_id):
         note = get_group_note_for_user(request.user, group_note_id)
@@ -131,11 +138,13 @@ class GroupNoteAddendumApi(APIView):
     """Add a signed addendum to a signed group note: about the shared part, or (``entry``) about
     one attendee's part, so that only that patient's chart copy shows it."""
 
+    permission_classes = SIGN_OR_EXPORT
+
     @extend_schema(
         tags=TAG_GROUP,
         operation_id="group_notes_addendum",
         request=GroupAddendumInput,
-        responses={201: GroupNoteOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={201: GroupNoteOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
     )
     def post(self, request, group_note_id):
         note = get_group_note_for_user(request.user, group_note_id, write=True)

@@ -45,6 +45,9 @@ class ErrorSerializer(serializers.Serializer):
     """A refusal: ``detail`` for the whole request, or one list of messages per field name."""
 
     detail = serializers.CharField(required=False)
+    code = serializers.CharField(
+        required=False, help_text="A machine-readable reason, when there is one (``reauthentication_required``)."
+    )
 
 
 # Response documentation shared by the views.
@@ -62,6 +65,16 @@ CONFLICT = {
     409: OpenApiResponse(
         ErrorSerializer,
         description="The record's state does not allow this (for example it is already signed and locked).",
+    )
+}
+# For signatures and exports: a browser session must have authenticated recently.
+REAUTHENTICATION = {
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="Your role at the record's site does not allow this; or, for a signed-in browser session, "
+        "the last sign-in or confirmation is older than REAUTHENTICATION_MINUTES (``code``: "
+        "``reauthentication_required``: confirm it's you at /accounts/reauthenticate/, then retry). "
+        "API tokens are not asked.",
     )
 }
 IF_MATCH = OpenApiParameter(

@@ -1,6 +1,8 @@
-from rest_framework.permissions import BasePermission
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from users.middleware import user_has_mfa
+from users.reauth import REAUTHENTICATION_REQUIRED, reauthentication_message, recently_authenticated
 
 
 class HasMFA(BasePermission):
@@ -16,3 +18,30 @@ class HasMFA(BasePermission):
         if request.auth is not None:  # token authentication
             return True
         return bool(request.user and request.user.is_authenticated and user_has_mfa(request.user))
+
+
+class RecentlyAuthenticated(BasePermission):
+    """Signing a legal record or exporting PHI from a browser session needs a sign-in or
+    confirmation within ``REAUTHENTICATION_MINUTES``: 403 with ``code``
+    ``reauthentication_required`` otherwise.
+
+    Token calls are exempt: the integration's token is its credential, presented on every
+    call, and there is no person at a keyboard to ask.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if request.auth is not None:  # token authentication
+            return True
+        if recently_authenticated(request):
+            return True
+        raise PermissionDenied(
+            {
+                "detail": reauthentication_message("sign or export")
+                + " Confirm it's you at /accounts/reauthenticate/, then retry.",
+                "code": REAUTHENTICATION_REQUIRED,
+            }
+        )
+
+
+# The permissions of API views that sign or export.
+SIGN_OR_EXPORT = [IsAuthenticated, HasMFA, RecentlyAuthenticated]
