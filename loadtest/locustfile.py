@@ -310,7 +310,20 @@ class ClinicianUser(ClinicUser):
         data = dict(form[1])
         data["action"] = "sign"
         with self.client.post(url, data=data, name="note sign", catch_response=True) as r:
-            if r.status_code != 200 or "/edit/" in r.url:
+            if "/reauthenticate/" in r.url:
+                # Signing asks for the password again once the last sign-in is older than
+                # REAUTHENTICATION_MINUTES: the draft was saved; confirm, then sign again.
+                r.success()
+                self.csrf_post(r.url, {"password": ACCOUNTS["password"]}, "re-authenticate", page_html=r.text)
+                html = self.client.get(url, name="note editor").text
+                form = next((f for f in forms_of(html) if "version" in f[1]), None)
+                if form is None:
+                    return
+                data = dict(form[1]) | {"action": "sign"}
+                with self.client.post(url, data=data, name="note sign", catch_response=True) as again:
+                    if again.status_code != 200 or "/edit/" in again.url:
+                        again.failure(f"note not signed ({again.status_code}: {first_error(again.text)})")
+            elif r.status_code != 200 or "/edit/" in r.url:
                 r.failure(f"note not signed ({r.status_code}: {first_error(r.text)})")
 
 
