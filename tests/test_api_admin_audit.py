@@ -279,3 +279,29 @@ def test_the_site_admin_role_lets_one_sign_in_to_the_admin(site):
     membership_set_role(membership=membership, role=Role.CLINICIAN, is_active=True, by=by)
     superuser.refresh_from_db()
     assert superuser.is_staff
+
+
+def test_a_service_refusal_in_admin_is_a_message_not_a_server_error(site):
+    """A track without time blocks (made outside the app's editor) cannot be saved by the track
+    service; the admin says so and keeps the track as it was."""
+    from sessions.tests.factories import make_track
+
+    client = _client(_site_admin(site))
+    track = make_track(site, name="No blocks yet")
+    TrackBlock.objects.filter(track=track).delete()
+    data = {
+        "name": "Renamed",
+        "capacity": 12,
+        "start_date": track.start_date.isoformat(),
+        "end_date": "",
+        "topics": "[]",
+        "is_active": "on",
+        "blocks-TOTAL_FORMS": 0,
+        "blocks-INITIAL_FORMS": 0,
+    }
+    url = reverse("admin:scheduling_track_change", args=[track.pk])
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    track.refresh_from_db()
+    assert track.name == "No blocks yet"

@@ -35,9 +35,10 @@ admin never learns other sites' names.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.http import HttpResponseRedirect
 
 from audit.models import Action
 from audit.services import record
@@ -208,6 +209,16 @@ class AuditedAdminMixin(SiteScopedAdminMixin):
             reason=what,
             changes=changes or {},
         )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Saves go through services, which may refuse what the form allowed (a track whose
+        # blocks no longer fit, a booking conflict). The admin's transaction has rolled back:
+        # say why on the same page instead of answering 500.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "Nothing was saved: " + " ".join(exc.messages), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
