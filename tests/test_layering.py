@@ -11,6 +11,7 @@ it; ``iop`` (settings, URLs, the API router and its exception handler) is the to
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 from django.apps import apps
@@ -77,6 +78,8 @@ def test_every_project_app_has_a_floor():
         Path(config.path).resolve().relative_to(base).parts[0]
         for config in apps.get_app_configs()
         if Path(config.path).resolve().is_relative_to(base)
+        # A virtualenv inside the project folder (.venv) holds installed apps, not ours.
+        and not Path(config.path).resolve().is_relative_to(Path(sys.prefix).resolve())
     }
     assert ours <= set(FLOOR), f"place these apps on a floor in FLOORS (and ARCHITECTURE.md §3): {ours - set(FLOOR)}"
 
