@@ -146,3 +146,45 @@ def confirm_with_authenticator(client: Client, user, next_url: str):
     counter = next(iter(yield_hotp_counters_from_time()))
     code = format_hotp_value(hotp_value(user.totp_secret, counter))
     return client.post(f"{reverse('mfa_reauthenticate')}?next={next_url}", {"code": code})
+
+
+# --- Patients who take texts, and sessions with a roster (reminders and the outbox) ---------------
+# ``make_patient`` and ``counselor`` come from the requesting app's own fixtures.
+
+
+@pytest.fixture
+def sms_patient(make_patient):
+    """A patient who prefers texts and agreed to them at an exact number."""
+    from datetime import date
+
+    from patients.models import Patient
+
+    patient = make_patient()
+    Patient.objects.filter(pk=patient.pk).update(
+        preferred_channel="sms",
+        sms_opt_in=True,
+        sms_opt_in_on=date(2026, 1, 5),
+        sms_opt_in_source="intake_form",
+        sms_number="+12125550143",
+    )
+    patient.refresh_from_db()
+    return patient
+
+
+@pytest.fixture
+def make_session(site, counselor):
+    """``make_session(starts_at, patients=[...])`` → a scheduled individual session with those
+    patients on its roster (one-off additions)."""
+    from datetime import timedelta
+
+    from scheduling.models import RosterAddition, TherapySession
+
+    def make(starts_at, *, patients=(), minutes: int = 60):
+        session = TherapySession.objects.create(
+            site=site, kind="individual", starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes)
+        )
+        for p in patients:
+            RosterAddition.objects.create(session=session, episode=p.episodes.open().first(), added_by=counselor)
+        return session
+
+    return make

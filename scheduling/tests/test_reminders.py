@@ -58,37 +58,6 @@ def make_patient(site, counselor):
     return make
 
 
-@pytest.fixture
-def sms_patient(make_patient):
-    """A patient who prefers texts and agreed to them at an exact number."""
-    patient = make_patient()
-    Patient.objects.filter(pk=patient.pk).update(
-        preferred_channel="sms",
-        sms_opt_in=True,
-        sms_opt_in_on=date(2026, 1, 5),
-        sms_opt_in_source="intake_form",
-        sms_number="+12125550143",
-    )
-    patient.refresh_from_db()
-    return patient
-
-
-@pytest.fixture
-def make_session(site, counselor):
-    """``make_session(starts_at, patients=[...])`` → a scheduled individual session with those
-    patients on its roster (one-off additions)."""
-
-    def make(starts_at, *, patients=(), minutes: int = 60):
-        session = TherapySession.objects.create(
-            site=site, kind="individual", starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes)
-        )
-        for p in patients:
-            RosterAddition.objects.create(session=session, episode=p.episodes.open().first(), added_by=counselor)
-        return session
-
-    return make
-
-
 def _at(y, m, d, hh, mm=0):
     return datetime(y, m, d, hh, mm, tzinfo=NY)
 
