@@ -84,6 +84,7 @@ BENCH_PORT ?= 8011
 USERS ?= 50
 DURATION ?= 2m
 seed-scale: install
+	$(BIN)/python -m iop.ensure_database $(BENCH_DATABASE_URL)
 	DJANGO_DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py seed_scale \
 		--accounts loadtest/bench_accounts.json $(ARGS)
