@@ -66,6 +66,8 @@ def main():
             ("roll-call page", f"/sessions/{s15['public_id']}/rollcall/"),
             ("patient chart (long stay)", f"/patients/{cl['patients'][0]}/"),
             ("patient hours", f"/sessions/patients/{cl['patients'][0]}/hours/"),
+            ("home (caseload counts)", "/"),
+            ("caseload, own patients", "/reports/caseload/"),
         ],
         profile,
     )
@@ -85,7 +87,8 @@ def main():
             ("co-sign queue", "/sessions/cosign/"),
             ("audit", "/audit/"),
             ("placement review", "/assessments/placements/review/"),
-            ("caseload", "/reports/caseload/"),
+            ("caseload, whole site", "/reports/caseload/?scope=site"),
+            ("program dashboard", "/reports/"),
         ],
         profile,
     )

@@ -1,8 +1,8 @@
 """The caseload: a clinician's open episodes with what needs doing, most urgent first.
 
-Everything is one annotated query over open episodes (``plans.selectors.episodes_with_plan_status``
-plus correlated subqueries), after one read of the site's instrument settings, so the page costs
-the same for 1 patient as for 500. Flags:
+The open episodes (``plans.selectors.episodes_with_plan_status``) and one grouped query per kind
+of flag over them, after one read of the site's instrument settings, so the page costs the same
+number of queries for 1 patient as for 500. Flags:
 
 - ``safety``: open (unacknowledged) safety alerts about the patient at this site;
 - ``no_shows``: no-show attendance in the last ``CASELOAD_NO_SHOW_DAYS`` days;
@@ -28,11 +28,8 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
-    ExpressionWrapper,
     F,
-    FloatField,
-    IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -41,15 +38,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 
 from assessments.models import AssessmentResponse
 from assessments.selectors import cadence_codes, site_cadences
 from notifications.models import Alert, AlertKind
 from patients.models import Episode
 from plans.selectors import episodes_with_plan_status
-from scheduling.models import AgeGroup, Enrollment, LevelOfCare
+from scheduling.models import Enrollment
 from sessions.models import ATTENDED, Attendance, AttendanceStatus, GroupNote, NoteStatus, ProgressNote
+from sessions.selectors import threshold_minutes
 
 from .expressions import LocalDate
 
@@ -59,47 +56,6 @@ FLAGS = ("safety", "no_shows", "under_last_week", "plan_due", "reassess_due", "u
 
 def no_show_days() -> int:
     return int(getattr(settings, "CASELOAD_NO_SHOW_DAYS", NO_SHOW_DAYS_DEFAULT))
-
-
-def _count(queryset: QuerySet, field: str = "pk") -> Subquery:
-    """A correlated COUNT(*) subquery (0 when nothing matches)."""
-    counted = queryset.order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count(field)).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def _minutes(episode_ref: str, start: datetime, end: datetime) -> Coalesce:
-    attended = (
-        Attendance.objects.filter(
-            episode=OuterRef(episode_ref),
-            status__in=list(ATTENDED),
-            session__starts_at__gte=start,
-            session__starts_at__lt=end,
-        )
-        .order_by()
-        .values("episode")
-        .annotate(total=Sum("minutes_attended"))
-        .values("total")
-    )
-    return Coalesce(Subquery(attended, output_field=IntegerField()), 0)
-
-
-def _enrollment_through(first: date, last: date, field: str) -> Subquery:
-    """``field`` of the enrollment covering every day of ``first``..``last`` (latest first)."""
-    rows = Enrollment.objects.filter(episode=OuterRef("pk"), start_date__lte=first).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=last)
-    )
-    return Subquery(rows.order_by("-start_date", "-id").values(field)[:1])
-
-
-def _threshold(level_ref: str, age_ref: str) -> Case:
-    """Weekly minimum minutes of a track's level for its age group (None: no minimum)."""
-    return Case(
-        When(**{level_ref: LevelOfCare.IOP, age_ref: AgeGroup.ADOLESCENT}, then=Value(6 * 60)),
-        When(**{level_ref: LevelOfCare.IOP}, then=Value(9 * 60)),
-        When(**{level_ref: LevelOfCare.PHP}, then=Value(20 * 60)),
-        default=Value(None),
-        output_field=IntegerField(),
-    )
 
 
 def plan_due_q(horizon: date) -> Q:
@@ -188,93 +144,186 @@ def window_for(site, today: date, now: datetime) -> Window:
     )
 
 
-def caseload(site, window: Window, *, counselor=None) -> QuerySet[Episode]:
+def caseload(site, window: Window, *, counselor=None) -> list[Episode]:
     """Open episodes at ``site`` (``counselor``'s own when given: the episode's primary
-    counselor, or the patient's when the episode names none), annotated with the flags and
+    counselor, or the patient's when the episode names none), each carrying the flags, and
     sorted by urgency: safety first, then no-shows, under-dosed weeks, plans, re-assessments
-    and unsigned notes; then by name. One query, after reading the site's instrument settings."""
+    and unsigned notes; then by name.
+
+    A fixed number of queries however many patients: the site's instrument settings, the
+    episodes with their plan status, then one grouped query per kind of flag over those
+    episodes, joined and sorted here. (One query with a correlated subquery per flag cost
+    ~90 ms of query compilation per request and repeated the weekly-minutes subqueries in
+    the sort; grouping reads each table once.)"""
+    cadences = site_cadences([site.pk])
     episodes = episodes_with_plan_status([site.pk])
     if counselor is not None:
         episodes = episodes.filter(
             Q(primary_counselor=counselor) | Q(primary_counselor__isnull=True, patient__primary_counselor=counselor)
         )
-    open_safety = Alert.objects.open().filter(site=site, patient=OuterRef("patient"), kind=AlertKind.SAFETY)
-    last_sunday = window.last_monday + timedelta(days=6)
-    cadences = site_cadences([site.pk])
-    episodes = with_last_administrations(episodes, cadences).annotate(
-        safety=_count(open_safety),
-        safety_alert=Subquery(open_safety.by_urgency().values("public_id")[:1]),
-        no_shows=_count(
-            Attendance.objects.filter(
-                episode=OuterRef("pk"),
-                status=AttendanceStatus.NO_SHOW,
-                session__starts_at__gte=window.no_show_since,
+    rows = list(
+        episodes.annotate(
+            plan_due=Case(
+                When(plan_due_q(window.today), then=Value(True)), default=Value(False), output_field=BooleanField()
             )
-        ),
-        minutes_this_week=_minutes("pk", window.this_week_start, window.next_week_start),
-        minutes_last_week=_minutes("pk", window.last_week_start, window.this_week_start),
-        lw_level=_enrollment_through(window.last_monday, last_sunday, "track__level_of_care"),
-        lw_age=_enrollment_through(window.last_monday, last_sunday, "track__age_group"),
-        lw_taper=_enrollment_through(window.last_monday, last_sunday, "is_taper"),
-        tw_level=_enrollment_through(window.today, window.today, "track__level_of_care"),
-        tw_age=_enrollment_through(window.today, window.today, "track__age_group"),
-        unsigned=_count(ProgressNote.objects.filter(episode=OuterRef("pk"), status=NoteStatus.DRAFT))
-        + _count(
-            GroupNote.objects.filter(status=NoteStatus.DRAFT).filter(
-                Exists(Attendance.objects.filter(session=OuterRef("session"), episode=OuterRef(OuterRef("pk"))))
-            )
-        ),
+        )
     )
-    episodes = episodes.annotate(
-        lw_threshold=_threshold("lw_level", "lw_age"),
-        tw_threshold=_threshold("tw_level", "tw_age"),
-        hours_last_week=ExpressionWrapper(F("minutes_last_week") / 60.0, output_field=FloatField()),
-        hours_this_week=ExpressionWrapper(F("minutes_this_week") / 60.0, output_field=FloatField()),
-    )
-    episodes = episodes.annotate(
-        under_last_week=Case(
-            When(
-                Q(lw_threshold__isnull=False, minutes_last_week__lt=F("lw_threshold")) & ~Q(lw_taper=True),
-                then=Value(True),
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-        plan_due=Case(
-            When(plan_due_q(window.today), then=Value(True)), default=Value(False), output_field=BooleanField()
-        ),
-        reassess_due=Case(
-            When(reassessment_due_q(window.today, cadences), then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-    )
-    return episodes.order_by(
-        F("safety").desc(),
-        F("no_shows").desc(),
-        F("under_last_week").desc(),
-        F("plan_due").desc(),
-        F("reassess_due").desc(),
-        F("unsigned").desc(),
-        "patient__legal_last_name",
-        "patient__legal_first_name",
-        "pk",
-    )
+    if rows:
+        _attach_flags(site, window, rows, cadences.get(site.pk, {}))
+    rows.sort(key=_urgency)
+    return rows
 
 
-def any_flag_q() -> Q:
+def _urgency(e: Episode) -> tuple:
     return (
-        Q(safety__gt=0)
-        | Q(no_shows__gt=0)
-        | Q(under_last_week=True)
-        | Q(plan_due=True)
-        | Q(reassess_due=True)
-        | Q(unsigned__gt=0)
+        -e.safety,
+        -e.no_shows,
+        not e.under_last_week,
+        not e.plan_due,
+        not e.reassess_due,
+        -e.unsigned,
+        e.patient.legal_last_name.casefold(),
+        e.patient.legal_first_name.casefold(),
+        e.pk,
     )
+
+
+def _attach_flags(site, window: Window, rows: list[Episode], cadence: dict[str, int]) -> None:
+    """Set the flag attributes on ``rows`` (open episodes of ``site``): six grouped queries."""
+    episode_ids = [e.pk for e in rows]
+    patient_ids = {e.patient_id for e in rows}
+
+    safety_count: dict[int, int] = {}
+    safety_first: dict[int, object] = {}
+    for patient_id, public_id in (
+        Alert.objects.open()
+        .filter(site=site, kind=AlertKind.SAFETY, patient_id__in=patient_ids)
+        .by_urgency()
+        .values_list("patient_id", "public_id")
+    ):
+        safety_count[patient_id] = safety_count.get(patient_id, 0) + 1
+        safety_first.setdefault(patient_id, public_id)
+
+    attended = Q(status__in=list(ATTENDED))
+    week_rows = (
+        Attendance.objects.filter(episode_id__in=episode_ids)
+        .filter(
+            Q(status=AttendanceStatus.NO_SHOW, session__starts_at__gte=window.no_show_since)
+            | (
+                attended
+                & Q(session__starts_at__gte=window.last_week_start, session__starts_at__lt=window.next_week_start)
+            )
+        )
+        .order_by()
+        .values("episode_id")
+        .annotate(
+            no_shows=Count(
+                "pk",
+                filter=Q(status=AttendanceStatus.NO_SHOW, session__starts_at__gte=window.no_show_since),
+            ),
+            this_week=Sum(
+                "minutes_attended",
+                filter=attended & Q(session__starts_at__gte=window.this_week_start),
+            ),
+            last_week=Sum(
+                "minutes_attended",
+                filter=attended & Q(session__starts_at__lt=window.this_week_start),
+            ),
+        )
+    )
+    attendance = {r["episode_id"]: r for r in week_rows}
+
+    # Enrollments that could cover last week or today, latest first (the model's ordering).
+    last_sunday = window.last_monday + timedelta(days=6)
+    enrollments: dict[int, list[dict]] = {}
+    for r in (
+        Enrollment.objects.filter(episode_id__in=episode_ids, start_date__lte=window.today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=window.last_monday))
+        .order_by("-start_date", "-id")
+        .values("episode_id", "start_date", "end_date", "is_taper", "track__level_of_care", "track__age_group")
+    ):
+        enrollments.setdefault(r["episode_id"], []).append(r)
+
+    drafts = dict(
+        ProgressNote.objects.filter(episode_id__in=episode_ids, status=NoteStatus.DRAFT)
+        .order_by()
+        .values("episode_id")
+        .annotate(n=Count("pk"))
+        .values_list("episode_id", "n")
+    )
+    # From the (few) draft group notes to the attendance of these episodes at their sessions.
+    group_drafts = dict(
+        Attendance.objects.filter(
+            episode_id__in=episode_ids,
+            session_id__in=GroupNote.objects.filter(status=NoteStatus.DRAFT).values("session_id"),
+        )
+        .order_by()
+        .values("episode_id")
+        .annotate(n=Count("session_id", distinct=True))
+        .values_list("episode_id", "n")
+    )
+
+    codes = sorted(cadence)
+    latest: dict[tuple[int, str], datetime] = {}
+    if codes:
+        latest = {
+            (r["patient_id"], r["instrument"]): r["last"]
+            for r in AssessmentResponse.objects.filter(patient_id__in=patient_ids, instrument__in=codes)
+            .order_by()
+            .values("patient_id", "instrument")
+            .annotate(last=Max("administered_at"))
+        }
+    zone = site.zone
+
+    for e in rows:
+        e.safety = safety_count.get(e.patient_id, 0)
+        e.safety_alert = safety_first.get(e.patient_id)
+        minutes = attendance.get(e.pk, {})
+        e.no_shows = minutes.get("no_shows") or 0
+        e.minutes_this_week = minutes.get("this_week") or 0
+        e.minutes_last_week = minutes.get("last_week") or 0
+        e.hours_this_week = e.minutes_this_week / 60.0
+        e.hours_last_week = e.minutes_last_week / 60.0
+        last = _covering(enrollments.get(e.pk, ()), window.last_monday, last_sunday)
+        now = _covering(enrollments.get(e.pk, ()), window.today, window.today)
+        e.lw_threshold = weekly_minimum_minutes(last)
+        e.tw_threshold = weekly_minimum_minutes(now)
+        e.under_last_week = bool(
+            e.lw_threshold is not None and e.minutes_last_week < e.lw_threshold and not last["is_taper"]
+        )
+        e.unsigned = drafts.get(e.pk, 0) + group_drafts.get(e.pk, 0)
+        e.reassess_due = _reassessment_due(
+            {code: latest.get((e.patient_id, code)) for code in codes}, cadence, window.today, zone
+        )
+
+
+def _covering(enrollments, first: date, last: date) -> dict | None:
+    """The latest enrollment covering every day of ``first``..``last`` (None: none does)."""
+    for r in enrollments:  # latest first
+        if r["start_date"] <= first and (r["end_date"] is None or r["end_date"] >= last):
+            return r
+    return None
+
+
+def weekly_minimum_minutes(enrollment: dict | None) -> int | None:
+    """The weekly minimum (minutes) of the enrollment's track; None without one."""
+    if enrollment is None:
+        return None
+    return threshold_minutes(enrollment["track__level_of_care"], enrollment["track__age_group"])
+
+
+def _reassessment_due(last_given: dict[str, datetime | None], cadence: dict[str, int], today: date, zone) -> bool:
+    """``reassessment_due_q`` for one episode: an instrument of the cadence never given, or
+    last given (in the site's calendar) at least its cadence before ``today``."""
+    for code, days in cadence.items():
+        given = last_given.get(code)
+        if given is None or given.astimezone(zone).date() <= today - timedelta(days=days):
+            return True
+    return False
 
 
 def has_flag(episode) -> bool:
-    """``any_flag_q`` for a row already fetched from ``caseload()``."""
+    """Whether a row of ``caseload()`` needs anything."""
     return bool(
         episode.safety
         or episode.no_shows
@@ -286,20 +335,11 @@ def has_flag(episode) -> bool:
 
 
 def caseload_counts(site, window: Window, *, counselor=None) -> dict[str, int]:
-    """PHI-free totals of a caseload: patients, patients with any flag, with a safety alert. One
-    query (after the site's instrument settings)."""
-    # Grouped on a constant rather than .aggregate(): aggregating over subquery annotations
-    # makes Django 5.2 wrap the query and prune the annotations the FILTER clauses refer to.
-    rows = (
-        caseload(site, window, counselor=counselor)
-        .order_by()
-        .annotate(_all=Value(1))
-        .values("_all")
-        .annotate(
-            patients=Count("pk"),
-            flagged=Count("pk", filter=any_flag_q()),
-            safety_count=Count("pk", filter=Q(safety__gt=0)),
-        )
-    )
-    found = next(iter(rows), None) or {"patients": 0, "flagged": 0, "safety_count": 0}
-    return {"patients": found["patients"], "flagged": found["flagged"], "safety": found["safety_count"]}
+    """PHI-free totals of a caseload: patients, patients with any flag, with a safety alert
+    (counted from ``caseload()``, so the home page and the caseload page never disagree)."""
+    rows = caseload(site, window, counselor=counselor)
+    return {
+        "patients": len(rows),
+        "flagged": sum(1 for e in rows if has_flag(e)),
+        "safety": sum(1 for e in rows if e.safety),
+    }

@@ -410,6 +410,11 @@ class GroupNote(SignableNote):
 
     class Meta:
         ordering = ["-starts_at", "-id"]
+        indexes = [
+            # Drafts are few among many signed notes: the caseload's "unsigned" flag and the
+            # unsigned-notes lists start from them.
+            models.Index(fields=["session"], condition=Q(status="draft"), name="groupnote_draft_session_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="groupnote_end_after_start"),
             models.CheckConstraint(

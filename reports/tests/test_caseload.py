@@ -10,13 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from assessments.models import AssessmentResponse
 from audit.models import Action, AuditEvent
 from notifications.models import Alert, AlertKind, Severity
 from patients.models import Episode, Patient, site_today
 from reports.caseload import caseload, caseload_counts, has_flag, window_for
-from scheduling.models import Enrollment
+from scheduling.models import Enrollment, LevelOfCare
 from scheduling.tests.factories import make_episode
-from sessions.models import ProgressNote
+from sessions.models import GroupNote, NoteStatus, ProgressNote
 from sessions.tests.factories import make_session, make_track
 from tests.fixtures import sign_in
 from users.models import Role
@@ -81,6 +82,11 @@ def _window(site):
     return window_for(site, site_today(site), timezone.now())
 
 
+def _row(site, counselor, episode):
+    (row,) = [e for e in caseload(site, _window(site), counselor=counselor) if e.pk == episode.pk]
+    return row
+
+
 def test_it_lists_the_clinicians_patients_most_urgent_first(world):
     rows = list(caseload(world["site"], _window(world["site"]), counselor=world["clinician"]))
     assert [e.pk for e in rows] == [world[k].pk for k in ("safety", "noshow", "under", "calm")]
@@ -95,8 +101,7 @@ def test_it_lists_the_clinicians_patients_most_urgent_first(world):
 
 def test_a_never_assessed_patient_is_due_for_re_assessment(world):
     fresh = _mine(world["site"], world["clinician"], "Fresh")
-    row = caseload(world["site"], _window(world["site"]), counselor=world["clinician"]).get(pk=fresh.pk)
-    assert row.reassess_due
+    assert _row(world["site"], world["clinician"], fresh).reassess_due
 
 
 def test_the_sites_instrument_settings_decide_what_is_due(world, make_staff):
@@ -107,7 +112,7 @@ def test_the_sites_instrument_settings_decide_what_is_due(world, make_staff):
     fresh = _mine(site, clinician, "Fresh")
 
     def due(episode) -> bool:
-        return caseload(site, _window(site), counselor=clinician).get(pk=episode.pk).reassess_due
+        return _row(site, clinician, episode).reassess_due
 
     for code in ("PHQ-9", "GAD-7", "BAM"):
         instrument_setting_save(
@@ -130,8 +135,7 @@ def test_counts_have_no_names(world):
     assert counts == {"patients": 4, "flagged": 3, "safety": 1}
 
 
-def test_the_row_flag_test_agrees_with_the_counting_query(world):
-    # The caseload page counts flagged rows in Python; the home page counts them in SQL.
+def test_the_home_page_counts_agree_with_the_caseload_rows(world):
     for counselor in (world["clinician"], None):
         rows = list(caseload(world["site"], _window(world["site"]), counselor=counselor))
         counts = caseload_counts(world["site"], _window(world["site"]), counselor=counselor)
@@ -152,8 +156,131 @@ def test_the_queries_are_the_same_for_one_patient_or_fifty(site, make_staff):
     with CaptureQueriesContext(connection) as fifty:
         rows = list(caseload(site, _window(site), counselor=clinician))
     assert len(rows) == 50
-    # The site's instrument settings (its re-assessment cadence), then the caseload itself.
-    assert len(one) == len(fifty) == 2
+    # The site's instrument settings (its re-assessment cadence), the episodes with their plan
+    # status, then one grouped query each: safety alerts, attendance (no-shows and minutes),
+    # enrollments, draft progress notes, draft group notes, latest administrations.
+    assert len(one) == len(fifty) == 8
+
+
+def _enrolled(site, counselor, first, track, start, *, end=None, taper=False) -> Episode:
+    episode = _mine(site, counselor, first, days_ago=40)
+    Enrollment.objects.create(track=track, episode=episode, start_date=start, end_date=end, is_taper=taper)
+    return episode
+
+
+def test_the_weekly_minimum_follows_the_track_of_the_whole_week(site, make_staff):
+    clinician = make_staff(Role.CLINICIAN)
+    today = site_today(site)
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    this_monday = last_monday + timedelta(days=7)
+    adult = make_track(site, start_date=today - timedelta(days=90))
+    teen = make_track(site, age_group="adolescent", start_date=today - timedelta(days=90))
+    php = make_track(site, level=LevelOfCare.PHP, start_date=today - timedelta(days=90))
+    young = _enrolled(site, clinician, "Young", teen, today - timedelta(days=30))
+    taper = _enrolled(site, clinician, "Taper", adult, today - timedelta(days=30), taper=True)
+    partial = _enrolled(
+        site, clinician, "Partial", adult, today - timedelta(days=30), end=last_monday + timedelta(days=2)
+    )
+    Enrollment.objects.create(track=php, episode=partial, start_date=last_monday + timedelta(days=3))
+    day = _enrolled(site, clinician, "Dayprog", php, today - timedelta(days=30))
+    enough = _enrolled(site, clinician, "Enough", adult, today - timedelta(days=30))
+    for episode, minutes in ((young, 300), (taper, 60), (partial, 60), (day, 1180), (enough, 540)):
+        attend(make_session(site, track=adult, day=last_monday + timedelta(days=1)), episode, "present", minutes)
+    # This week: counted and shown against the current track, never flagged (the week is not over).
+    attend(make_session(site, track=adult, day=this_monday, at=time(0, 30)), enough, "present", 90)
+    attend(make_session(site, track=adult, day=this_monday, at=time(1)), enough, "no_show")
+
+    rows = {e.pk: e for e in caseload(site, _window(site), counselor=clinician)}
+    assert (rows[young.pk].lw_threshold, rows[young.pk].under_last_week) == (360, True)
+    assert (rows[taper.pk].lw_threshold, rows[taper.pk].under_last_week) == (540, False)
+    # No one enrollment covered the whole of last week: no minimum applies; PHP from Thursday.
+    assert (rows[partial.pk].lw_threshold, rows[partial.pk].under_last_week) == (None, False)
+    assert rows[partial.pk].tw_threshold == 1200
+    assert (rows[day.pk].lw_threshold, rows[day.pk].under_last_week) == (1200, True)
+    assert rows[enough.pk].under_last_week is False and rows[enough.pk].minutes_last_week == 540
+    assert (rows[enough.pk].minutes_this_week, rows[enough.pk].hours_this_week) == (90, 1.5)
+    assert rows[enough.pk].no_shows == 1 and rows[enough.pk].tw_threshold == 540
+
+
+def test_draft_group_notes_count_only_for_patients_who_attended(site, make_staff):
+    clinician = make_staff(Role.CLINICIAN)
+    today = site_today(site)
+    came = _mine(site, clinician, "Came")
+    away = _mine(site, clinician, "Away")
+    sessions = [make_session(site, day=today - timedelta(days=d)) for d in (1, 2, 3)]
+    for session in sessions:
+        attend(session, came, "present", 180)
+    attend(sessions[0], away, "excused")
+    _, _, signed = (
+        GroupNote.objects.create(
+            session=s, site=site, author=clinician, topic="Coping", starts_at=s.starts_at, ends_at=s.ends_at
+        )
+        for s in sessions
+    )
+    GroupNote.objects.filter(pk=signed.pk).update(
+        status=NoteStatus.SIGNED, signed_by=clinician, signed_at=timezone.now(), content_hash="0" * 64
+    )
+    rows = {e.pk: e for e in caseload(site, _window(site), counselor=clinician)}
+    assert rows[came.pk].unsigned == 2  # two draft group notes of sessions attended; the signed one is done
+    assert rows[away.pk].unsigned == 1  # an attendance row of any status ties the patient to the note
+
+
+def test_the_most_urgent_open_safety_alert_is_the_one_linked(site, other_site, make_staff):
+    clinician = make_staff(Role.CLINICIAN)
+    episode = _mine(site, clinician, "Alerted")
+    patient = episode.patient
+
+    def alert(severity, where=site):
+        return Alert.objects.create(
+            site=where, patient=patient, kind=AlertKind.SAFETY, severity=severity, title_code="OTHER"
+        )
+
+    alert(Severity.HIGH)
+    critical = alert(Severity.CRITICAL)
+    alert(Severity.NORMAL)
+    done = alert(Severity.CRITICAL)
+    Alert.objects.filter(pk=done.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=clinician, action_taken="reviewed", action_note="Safe at home"
+    )
+    alert(Severity.CRITICAL, where=other_site)
+    Alert.objects.create(
+        site=site, patient=patient, kind=AlertKind.NO_SHOW, severity=Severity.CRITICAL, title_code="OTHER"
+    )
+    (row,) = caseload(site, _window(site), counselor=clinician)
+    assert row.safety == 3 and row.safety_alert == critical.public_id
+
+
+def test_re_assessment_is_due_by_the_sites_calendar(site, make_staff):
+    from assessments.selectors import site_cadences
+
+    from .world import response
+
+    clinician = make_staff(Role.CLINICIAN)
+    today = site_today(site)
+    cadence = site_cadences([site.pk])[site.pk]
+    code, days = sorted(cadence.items())[0]
+    on_time = _mine(site, clinician, "Ontime")
+    early = _mine(site, clinician, "Early")
+    again = _mine(site, clinician, "Again")
+    for episode in (on_time, early, again):
+        for other in cadence:
+            if other != code:
+                response(episode, other, today)
+    due_day = today - timedelta(days=days)
+
+    def given(episode, day, at):
+        r = response(episode, code, day)
+        AssessmentResponse.objects.filter(pk=r.pk).update(administered_at=datetime.combine(day, at, tzinfo=site.zone))
+
+    # Late in the evening in the site's zone: the next day in UTC for a zone west of Greenwich.
+    given(on_time, due_day, time(23, 30))
+    given(early, due_day + timedelta(days=1), time(0, 30))
+    given(again, due_day - timedelta(days=5), time(9))
+    given(again, today, time(0, 5))  # the latest administration decides
+    rows = {e.pk: e for e in caseload(site, _window(site), counselor=clinician)}
+    assert rows[on_time.pk].reassess_due is True
+    assert rows[early.pk].reassess_due is False
+    assert rows[again.pk].reassess_due is False
 
 
 # --- the page -------------------------------------------------------------------------------------
