@@ -151,6 +151,7 @@ def test_a_draft_is_rated_step_by_step_and_signing_names_what_is_missing(world):
         url("placement-update", placement_id=pid),
         {"d3_rating": 1, "d4_rating": 2, "d5_rating": 2, "d6_rating": 1},
         format="json",
+        HTTP_IF_MATCH=created["ETag"],
     )
     assert rated.status_code == 200 and rated.json()["recommended_level"] == "2.1"
     # Agreeing with the recommendation clears any override reason sent along.
@@ -163,6 +164,45 @@ def test_a_draft_is_rated_step_by_step_and_signing_names_what_is_missing(world):
     assert (agreed.json()["override_reason"], agreed.json()["override_note"]) == ("", "")
     signed = client.post(url("placement-sign", placement_id=pid))
     assert signed.status_code == 200 and signed.json()["status"] == "signed"
+
+
+def test_edits_need_the_current_etag_and_a_stale_one_changes_nothing(world):
+    created = create(world, d1_rating=0, d2_rating=1)
+    pid, first = created.json()["id"], created["ETag"]
+    client = world.api(world.staff[C])
+    detail = client.get(url("placement-detail", placement_id=pid))
+    assert detail["ETag"] == first
+    edit = url("placement-update", placement_id=pid)
+
+    missing = client.patch(edit, {"d3_rating": 2}, format="json")
+    assert missing.status_code == 428
+    changed = client.patch(edit, {"d3_rating": 2}, format="json", HTTP_IF_MATCH=first)
+    assert changed.status_code == 200 and changed.json()["d3_rating"] == 2
+    second = changed["ETag"]
+    assert second != first
+    # A second editor still holding the first version is refused, and nothing changes.
+    stale = client.patch(edit, {"d3_rating": 4}, format="json", HTTP_IF_MATCH=first)
+    assert stale.status_code == 412
+    assert Placement.objects.get(public_id=pid).d3_rating == 2
+    rated = client.patch(edit, {"d4_rating": 2, "d5_rating": 2, "d6_rating": 1}, format="json", HTTP_IF_MATCH=second)
+    assert rated.status_code == 200 and rated.json()["recommended_level"] == "2.1"
+    # Decide and sign check If-Match when it is sent.
+    decide = url("placement-decide", placement_id=pid)
+    assert client.post(decide, {"actual_level": "2.1"}, format="json", HTTP_IF_MATCH=second).status_code == 412
+    decided = client.post(decide, {"actual_level": "2.1"}, format="json", HTTP_IF_MATCH=rated["ETag"])
+    assert decided.status_code == 200
+    sign = url("placement-sign", placement_id=pid)
+    assert client.post(sign, HTTP_IF_MATCH=rated["ETag"]).status_code == 412
+    assert client.post(sign, HTTP_IF_MATCH=decided["ETag"]).json()["status"] in {"signed", "awaiting_cosign"}
+    # Bad input with the right version is 400, not a precondition failure.
+    other = create(world)
+    bad = client.patch(
+        url("placement-update", placement_id=other.json()["id"]),
+        {"d2_rating": 9},
+        format="json",
+        HTTP_IF_MATCH=other["ETag"],
+    )
+    assert bad.status_code == 400 and "d2_rating" in bad.json()
 
 
 def test_bad_input_is_400_naming_the_field(world):

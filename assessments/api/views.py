@@ -15,13 +15,27 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.permissions import get_patient_for_user
-from users.api.base import CONFLICT, ERRORS_READ, ERRORS_WRITE, REAUTHENTICATION, AuditedListApi, Conflict, audit_view
+from users.api.base import (
+    CONFLICT,
+    ERRORS_READ,
+    ERRORS_WRITE,
+    IF_MATCH,
+    REAUTHENTICATION,
+    AuditedListApi,
+    Conflict,
+    ErrorSerializer,
+    audit_view,
+    check_if_match,
+    etag_for,
+    with_etag,
+)
 from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import any_capability, has_capability, site_ids_for
 
@@ -183,7 +197,7 @@ class PlacementDetailApi(APIView):
     def get(self, request, placement_id):
         p = get_placement_for_user(request.user, placement_id)
         audit_view(request, patient=p.patient, obj=p, site=p.site_id)
-        return Response(PlacementOutput(p).data)
+        return with_etag(Response(PlacementOutput(p).data), _etag(p))
 
 
 class PlacementRecommendApi(APIView):
@@ -229,6 +243,22 @@ class PlacementRecommendApi(APIView):
 # --- placement writes ---------------------------------------------------------------------------------
 
 LOCKED = "This placement is signed and cannot be changed. Record a new placement instead."
+PRECONDITIONS = {
+    412: OpenApiResponse(ErrorSerializer, description="The placement changed since your GET (stale ETag)."),
+    428: OpenApiResponse(ErrorSerializer, description="If-Match is required."),
+}
+
+
+def _etag(placement: Placement) -> str:
+    return etag_for(f"p{int(placement.updated_at.timestamp() * 1_000_000)}")
+
+
+def _check_version(request, placement: Placement, *, required: bool) -> Placement:
+    """Compare If-Match with the placement under its row lock (call inside a transaction), so
+    two editors cannot both pass with the same ETag."""
+    locked = Placement.objects.select_for_update(of=("self",)).get(pk=placement.pk)
+    check_if_match(request, _etag(locked), required=required)
+    return locked
 
 
 def _rating():
@@ -253,7 +283,7 @@ def _placement_response(placement, code=status.HTTP_200_OK) -> Response:
     fresh = Placement.objects.select_related("patient", "episode", "created_by", "signed_by", "cosigned_by").get(
         pk=placement.pk
     )
-    return Response(PlacementOutput(fresh).data, status=code)
+    return with_etag(Response(PlacementOutput(fresh).data, status=code), _etag(fresh))
 
 
 def _draft_for_write(request, placement_id) -> Placement:
@@ -297,20 +327,26 @@ class PlacementCreateApi(APIView):
 
 class PlacementUpdateApi(APIView):
     """Change a draft's type, ratings, dimension notes or danger flag; the recommendation is
-    recomputed. A signed placement answers 409."""
+    recomputed. Requires ``If-Match`` (the ETag of the version edited). A signed placement
+    answers 409."""
 
     @extend_schema(
         tags=TAG,
         operation_id="placements_update",
+        parameters=[IF_MATCH],
         request=PlacementRatingsInput,
-        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT, **PRECONDITIONS},
     )
     def patch(self, request, placement_id):
         placement_obj = _draft_for_write(request, placement_id)
         data = PlacementRatingsInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        if data.validated_data:
-            placement_obj = services.placement_update(placement=placement_obj, by=request.user, **data.validated_data)
+        with transaction.atomic():
+            placement_obj = _check_version(request, placement_obj, required=True)
+            data.is_valid(raise_exception=True)
+            if data.validated_data:
+                placement_obj = services.placement_update(
+                    placement=placement_obj, by=request.user, **data.validated_data
+                )
         return _placement_response(placement_obj)
 
 
@@ -330,14 +366,17 @@ class PlacementDecideApi(APIView):
     @extend_schema(
         tags=TAG,
         operation_id="placements_decide",
+        parameters=[IF_MATCH],
         request=Input,
-        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT},
+        responses={200: PlacementOutput, **ERRORS_WRITE, **CONFLICT, 412: PRECONDITIONS[412]},
     )
     def post(self, request, placement_id):
         placement_obj = _draft_for_write(request, placement_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        placement_obj = services.placement_decide(placement=placement_obj, by=request.user, **data.validated_data)
+        with transaction.atomic():
+            placement_obj = _check_version(request, placement_obj, required=False)
+            placement_obj = services.placement_decide(placement=placement_obj, by=request.user, **data.validated_data)
         return _placement_response(placement_obj)
 
 
@@ -351,12 +390,15 @@ class PlacementSignApi(APIView):
     @extend_schema(
         tags=TAG,
         operation_id="placements_sign",
+        parameters=[IF_MATCH],
         request=None,
-        responses={200: PlacementOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT},
+        responses={200: PlacementOutput, **ERRORS_WRITE, **REAUTHENTICATION, **CONFLICT, 412: PRECONDITIONS[412]},
     )
     def post(self, request, placement_id):
         placement_obj = _draft_for_write(request, placement_id)
-        placement_obj = services.placement_sign(placement=placement_obj, by=request.user)
+        with transaction.atomic():
+            placement_obj = _check_version(request, placement_obj, required=False)
+            placement_obj = services.placement_sign(placement=placement_obj, by=request.user)
         return _placement_response(placement_obj)
 
 
