@@ -142,6 +142,32 @@ def site_reviewers(site: Site) -> list[User]:
 
 
 TITLES.setdefault("EMERGENCY_ACCESS", "Emergency (break-glass) access to a patient's record: review it")
+TITLES.setdefault("NO_CONSENT_DISCLOSURE", "Records released without consent (Part 2 exception): review it")
+
+
+def _alert_site_reviewers(
+    *, kind: str, title_code: str, obj, site, patient, by, template_key: str, spare_actor: bool
+) -> Alert:
+    """A high-severity alert about ``obj`` to the site's reviewers (``site_reviewers``) and a
+    PHI-free email to each. ``spare_actor`` leaves out the person who acted, unless nobody
+    else is there to review."""
+    from .staff import staff_email_notice
+
+    people = site_reviewers(site)
+    if spare_actor:
+        people = [u for u in people if u.pk != by.pk] or people
+    alert = alert_raise(
+        site=site,
+        kind=kind,
+        severity=Severity.HIGH,
+        title_code=title_code,
+        patient=patient,
+        obj=obj,
+        recipients=people,
+        by=by,
+    )
+    staff_email_notice(alert=alert, recipients=people, template_key=template_key)
+    return alert
 
 
 @transaction.atomic
@@ -149,24 +175,16 @@ def emergency_access_alert(*, access) -> Alert:
     """Tell the supervisors and directors of the patient's site that someone broke the glass:
     an in-app alert (high severity, linked to the review page) and a PHI-free email each
     ("someone used emergency access to a record at <site>; sign in to review")."""
-    from .staff import staff_email_notice
-
-    people = site_reviewers(access.site)
-    alert = alert_raise(
-        site=access.site,
+    return _alert_site_reviewers(
         kind=AlertKind.EMERGENCY_ACCESS,
-        severity=Severity.HIGH,
         title_code="EMERGENCY_ACCESS",
-        patient=access.patient,
         obj=access,
-        recipients=people,
+        site=access.site,
+        patient=access.patient,
         by=access.user,
+        template_key="staff_emergency_access",
+        spare_actor=False,
     )
-    staff_email_notice(alert=alert, recipients=people, template_key="staff_emergency_access")
-    return alert
-
-
-TITLES.setdefault("NO_CONSENT_DISCLOSURE", "Records released without consent (Part 2 exception): review it")
 
 
 @transaction.atomic
@@ -174,22 +192,16 @@ def no_consent_disclosure_alert(*, disclosure) -> Alert:
     """Tell the supervisors and directors of the patient's site (but not the person who made it,
     unless nobody else is there) that records left without consent: an in-app alert linked to
     the disclosure log and a PHI-free email each."""
-    from .staff import staff_email_notice
-
-    reviewers = site_reviewers(disclosure.site)
-    people = [u for u in reviewers if u.pk != disclosure.disclosed_by_id] or reviewers
-    alert = alert_raise(
-        site=disclosure.site,
+    return _alert_site_reviewers(
         kind=AlertKind.NO_CONSENT_DISCLOSURE,
-        severity=Severity.HIGH,
         title_code="NO_CONSENT_DISCLOSURE",
-        patient=disclosure.patient,
         obj=disclosure,
-        recipients=people,
+        site=disclosure.site,
+        patient=disclosure.patient,
         by=disclosure.disclosed_by,
+        template_key="staff_no_consent_disclosure",
+        spare_actor=True,
     )
-    staff_email_notice(alert=alert, recipients=people, template_key="staff_no_consent_disclosure")
-    return alert
 
 
 @transaction.atomic

@@ -807,41 +807,44 @@ def disclosure_make(
                 {"consent": "No consent on file covers this disclosure. " + " ".join(sorted({p[1] for p in problems}))}
             )
 
-    notice = Part2NoticeTemplate.current(today)
+    return _save_disclosure(
+        Disclosure(
+            patient=patient,
+            consent=consent,
+            recipient=recipient,
+            purpose=purpose,
+            categories=categories,
+            channel=channel,
+            notes=(notes or "").strip(),
+        ),
+        by=by,
+        audited=("recipient", "purpose", "categories", "channel", "legal_basis"),
+        also={"consent": str(consent.public_id)},
+    )
+
+
+def _save_disclosure(disclosure: Disclosure, *, by: User, audited: tuple[str, ...], also=None, reason="") -> Disclosure:
+    """Log a release: the patient's site, who disclosed it, the current Part 2 notice (none set
+    up: refused), validated and saved, then audited (DISCLOSE) with the ``audited`` fields,
+    ``also`` and the notice's version."""
+    patient = disclosure.patient
+    notice = Part2NoticeTemplate.current(site_today(patient.site))
     if notice is None:
         raise ValidationError("No Part 2 notice is set up: a disclosure cannot leave without one.")
-    disclosure = Disclosure(
-        patient=patient,
-        site=patient.site,
-        consent=consent,
-        recipient=recipient,
-        purpose=purpose,
-        categories=categories,
-        channel=channel,
-        notice=notice,
-        notes=(notes or "").strip(),
-        disclosed_by=by,
-    )
+    disclosure.site = patient.site
+    disclosure.notice = notice
+    disclosure.disclosed_by = by
     disclosure.full_clean()
     disclosure.save()
+    after = {name: getattr(disclosure, name) for name in audited}
     record(
         Action.DISCLOSE,
         actor=by,
         site=patient.site,
         patient=patient,
         obj=disclosure,
-        changes={
-            "before": {},
-            "after": {
-                "recipient": recipient,
-                "purpose": purpose,
-                "categories": categories,
-                "channel": channel,
-                "legal_basis": disclosure.legal_basis,
-                "consent": str(consent.public_id),
-                "notice_version": notice.version,
-            },
-        },
+        reason=reason,
+        changes={"before": {}, "after": {**after, **(also or {}), "notice_version": notice.version}},
     )
     return disclosure
 
@@ -938,54 +941,38 @@ def disclosure_make_without_consent(
         raise ValidationError(errors)
 
     patient = Patient.objects.select_related("site").get(pk=patient.pk)
-    notice = Part2NoticeTemplate.current(site_today(patient.site))
-    if notice is None:
-        raise ValidationError("No Part 2 notice is set up: a disclosure cannot leave without one.")
     emergency = legal_basis == LegalBasis.MEDICAL_EMERGENCY
-    disclosure = Disclosure(
-        patient=patient,
-        site=patient.site,
-        legal_basis=legal_basis,
-        consent=None,
-        recipient=recipient,
-        recipient_facility=recipient_facility if emergency else "",
-        emergency_nature=emergency_nature if emergency else "",
-        court_order_reference="" if emergency else court_order_reference,
-        court_order_date=None if emergency else court_order_date,
-        purpose=NO_CONSENT_PURPOSE[legal_basis],
-        categories=categories,
-        channel=channel,
-        notice=notice,
-        notes=(notes or "").strip(),
-        disclosed_by=by,
-        disclosed_at=disclosed_at,
-    )
-    disclosure.full_clean()
-    disclosure.save()
-    record(
-        Action.DISCLOSE,
-        actor=by,
-        site=patient.site,
-        patient=patient,
-        obj=disclosure,
-        reason=disclosure.emergency_nature or f"Court order {disclosure.court_order_reference}",
-        changes={
-            "before": {},
-            "after": {
-                "legal_basis": legal_basis,
-                "recipient": recipient,
-                "recipient_facility": disclosure.recipient_facility,
-                "emergency_nature": disclosure.emergency_nature,
-                "court_order_reference": disclosure.court_order_reference,
-                "court_order_date": disclosure.court_order_date,
-                "purpose": disclosure.purpose,
-                "categories": categories,
-                "channel": channel,
-                "disclosed_at": disclosure.disclosed_at,
-                "disclosed_by": by.signature_name,
-                "notice_version": notice.version,
-            },
-        },
+    disclosure = _save_disclosure(
+        Disclosure(
+            patient=patient,
+            legal_basis=legal_basis,
+            consent=None,
+            recipient=recipient,
+            recipient_facility=recipient_facility if emergency else "",
+            emergency_nature=emergency_nature if emergency else "",
+            court_order_reference="" if emergency else court_order_reference,
+            court_order_date=None if emergency else court_order_date,
+            purpose=NO_CONSENT_PURPOSE[legal_basis],
+            categories=categories,
+            channel=channel,
+            notes=(notes or "").strip(),
+            disclosed_at=disclosed_at,
+        ),
+        by=by,
+        audited=(
+            "legal_basis",
+            "recipient",
+            "recipient_facility",
+            "emergency_nature",
+            "court_order_reference",
+            "court_order_date",
+            "purpose",
+            "categories",
+            "channel",
+            "disclosed_at",
+        ),  # fmt: skip
+        also={"disclosed_by": by.signature_name},
+        reason=emergency_nature if emergency else f"Court order {court_order_reference}",
     )
     disclosure_without_consent.send(sender=Disclosure, disclosure=disclosure)
     return disclosure
