@@ -14,7 +14,7 @@ from audit.models import Action, AuditEvent
 from scheduling.models import Room, TrackBlock
 from tests.fixtures import sign_in
 from users.admin_audit import AuditedAdminMixin, site_path_for
-from users.models import Role
+from users.models import Role, User
 from users.tests.factories import MembershipFactory, UserFactory
 
 from .test_api_world import staff_member
@@ -279,6 +279,28 @@ def test_the_site_admin_role_lets_one_sign_in_to_the_admin(site):
     membership_set_role(membership=membership, role=Role.CLINICIAN, is_active=True, by=by)
     superuser.refresh_from_db()
     assert superuser.is_staff
+
+
+def test_closing_a_site_ends_its_site_admins_admin_access(site, other_site):
+    from users.services import site_update
+
+    only_here = UserFactory(mfa=True)
+    MembershipFactory(user=only_here, site=site, role=Role.SITE_ADMIN)
+    also_elsewhere = UserFactory(mfa=True)
+    MembershipFactory(user=also_elsewhere, site=site, role=Role.SITE_ADMIN)
+    MembershipFactory(user=also_elsewhere, site=other_site, role=Role.SITE_ADMIN)
+    by = UserFactory(mfa=True, is_staff=True, is_superuser=True)
+    for user in (only_here, also_elsewhere):
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+
+    site_update(site=site, by=by, is_active=False)
+    only_here.refresh_from_db()
+    also_elsewhere.refresh_from_db()
+    assert not only_here.is_staff  # their one site is closed
+    assert also_elsewhere.is_staff  # still a site admin of an open site
+    site_update(site=site, by=by, is_active=True)
+    only_here.refresh_from_db()
+    assert only_here.is_staff
 
 
 def test_a_service_refusal_in_admin_is_a_message_not_a_server_error(site):

@@ -112,6 +112,11 @@ def site_update(*, site: Site, by: User, **fields) -> Site:
         setattr(site, name, fields[name])
     site.full_clean()
     site.save(update_fields=[*changed, "updated_at"])
+    if "is_active" in changed:
+        # Closing (or reopening) a site ends (or restores) its site admins' admin access.
+        admins = Membership.objects.filter(site=site, role=Role.SITE_ADMIN, is_active=True).select_related("user")
+        for membership in admins:
+            staff_flag_sync(membership.user)
     staff_changed.send(
         sender=Site,
         actor=by,
