@@ -270,7 +270,11 @@ class ClinicianUser(ClinicUser):
 
     @task(2)
     def rollcall_save(self):
-        s = max(self.account["sessions"], key=lambda x: x["roster"])
+        # Roll can be taken on the session's day or later: today's sessions (seed_scale marks them).
+        open_now = [x for x in self.account["sessions"] if x.get("roll_open", True)]
+        if not open_now:
+            raise RuntimeError("no session of today in the bench accounts: run seed_scale on a weekday")
+        s = max(open_now, key=lambda x: x["roster"])
         url = f"/sessions/{s['public_id']}/rollcall/"
         html = self.client.get(url, name="roll-call page").text
         form = next(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from assessments.models import AssessmentResponse
-from patients.models import Episode, Patient
+from patients.models import Episode, Patient, site_today
 from scheduling.models import Booking, Enrollment, TherapySession
 from sessions.models import ATTENDED_VALUES, Attendance, GroupNote, ProgressNote
 from users.models import Site
@@ -70,3 +71,16 @@ def test_tiny_scale_builds_valid_rows(settings, tmp_path):
     clinician = bench["clinician"][0]
     assert clinician["totp_secret"] and clinician["draft_notes"] and clinician["sessions"]
     assert max(s["roster"] for s in clinician["sessions"]) >= 8
+    # The bench sessions are today's and tomorrow's (site's zone): no roll yet; today's are open
+    # for roll-call (a weekday seed has some), and none of them has a draft note to sign.
+    site = Site.objects.get()
+    today = site_today(site)
+    for entry in clinician["sessions"]:
+        session = TherapySession.objects.get(public_id=entry["public_id"])
+        local_day = session.starts_at.astimezone(site.zone).date()
+        assert today <= local_day <= today + timedelta(days=1)
+        assert entry["roll_open"] == (local_day == today)
+        assert not Attendance.objects.filter(session=session).exists()
+        assert not ProgressNote.objects.filter(session=session).exists()
+    if today.weekday() < 5:
+        assert any(entry["roll_open"] for entry in clinician["sessions"])

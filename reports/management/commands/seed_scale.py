@@ -448,20 +448,29 @@ class Command(BaseCommand):
         made_progress = 0
         session_no = 0
         bench_today: dict[int, list] = {}
+        # Sessions of today (in the site's zone) and later have no roll yet: today's roll is
+        # open for the load test's roll-call saves, later ones are shown on my day.
+        self._roll_open: set[int] = set()
+        zones = {sid: Site(time_zone=z).zone for sid, z in zip(site_ids, site_zones, strict=True)}
         for track, sid, _room, facilitator, _si in tracks:
             fac_pid, fac_name = user_info[facilitator]
             timelines = seats_by_track.get(track, [])
+            local_today = now.astimezone(zones[sid]).date()
             for sess, starts, ends, spid in sessions_by_track[track]:
                 day = starts.date()
+                local_day = starts.astimezone(zones[sid]).date()
                 roster = []
                 for timeline in timelines:
                     for ep, pk, ppid, admit, discharge in timeline:
                         if admit <= day and (discharge is None or day <= discharge):
                             roster.append((ep, pk, ppid))
                             break
-                if ends >= now:
-                    if day <= today + timedelta(days=1):
-                        bench_today.setdefault(facilitator, []).append((sess, spid, sid, track, roster))
+                if ends >= now or local_day >= local_today:
+                    self._roll_open.add(sess)
+                    if local_day <= local_today + timedelta(days=1):
+                        bench_today.setdefault(facilitator, []).append(
+                            (sess, spid, sid, track, roster, local_day <= local_today)
+                        )
                     continue
                 session_no += 1
                 recorded = ends + timedelta(minutes=5)
@@ -682,7 +691,7 @@ class Command(BaseCommand):
         for sid, uid in clinicians[:n_clin]:
             fac_pid, fac_name = user_info[uid]
             sessions = []
-            for sess, spid, _s, _track, roster in bench_today[uid]:
+            for sess, spid, _s, _track, roster, roll_open in bench_today[uid]:
                 # Roll-call of 15: the track's 8 seats plus 7 patients from other tracks of the site.
                 others = [
                     (ep, pk, ppid)
@@ -693,7 +702,7 @@ class Command(BaseCommand):
                 extra = others[: max(0, 15 - len(roster))]
                 for ep, _pk, _ppid in extra:
                     ra_t.add(session_id=sess, episode_id=ep, reason="Bench: make-up group")
-                sessions.append({"public_id": str(spid), "roster": len(roster) + len(extra)})
+                sessions.append({"public_id": str(spid), "roster": len(roster) + len(extra), "roll_open": roll_open})
             # Patients with the longest attendance history at the site (the chart with many rows).
             long_stay = sorted(
                 ((track, tl[-1]) for track, s2, _f, tl in seats if s2 == sid and tl[-1][4] is None),
@@ -702,9 +711,11 @@ class Command(BaseCommand):
             # Draft notes the load test signs (one sign per note).
             drafts = []
             for track, (ep, pk, ppid, admit, _d) in long_stay[:5]:
-                past = [r for r in self._sessions_by_track[track] if r[1].date() >= admit and r[2] < timezone.now()][
-                    -40:
-                ]
+                past = [
+                    r
+                    for r in self._sessions_by_track[track]
+                    if r[1].date() >= admit and r[2] < timezone.now() and r[0] not in self._roll_open
+                ][-40:]
                 for sess, _starts, ends, spid in past:
                     drafts.append(
                         self._progress_note(
