@@ -81,6 +81,7 @@ check-deploy: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_scale_bench
 BENCH_CACHE_URL ?= rediscache://127.0.0.1:6379/9
 BENCH_PORT ?= 8011
+BENCH_GUNICORN ?= -w 4 --threads 2
 USERS ?= 50
 DURATION ?= 2m
 seed-scale: install
@@ -95,7 +96,7 @@ loadtest: install
 		DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false \
 		DJANGO_SECURE_HSTS_SECONDS=0 CACHE_URL=$(BENCH_CACHE_URL) STATIC_MANIFEST=false \
 		DATABASE_URL=$(BENCH_DATABASE_URL); \
-	$(BIN)/gunicorn iop.wsgi -w 4 --threads 2 --keep-alive 30 -b 127.0.0.1:$(BENCH_PORT) & gpid=$$!; trap "kill $$gpid" EXIT; sleep 5; \
+	$(BIN)/gunicorn iop.wsgi $(BENCH_GUNICORN) --keep-alive 30 -b 127.0.0.1:$(BENCH_PORT) & gpid=$$!; trap "kill $$gpid" EXIT; sleep 5; \
 	$(BIN)/locust -f loadtest/locustfile.py --headless -u $(USERS) -r 10 -t $(DURATION) \
 		--host http://127.0.0.1:$(BENCH_PORT) --csv docs/bench/run$(USERS) --only-summary
 

@@ -121,3 +121,25 @@ def test_alert_queries_are_constant(client_as, counselor, make_patient, make_ale
         make_alert(make_patient())
     assert _count(client, reverse("home")) == home_1
     assert _count(client, reverse("notifications:alert_list")) == list_1
+
+
+def test_the_navigation_badge_counts_without_loading_the_alerts(client_as, counselor, make_patient, make_alert):
+    from notifications.context_processors import CAP
+
+    client = client_as(user=counselor)
+    patient = make_patient()
+    for _ in range(3):
+        make_alert(patient)
+    my_day = reverse("scheduling:my_day")
+    client.get(my_day)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(my_day).content.decode()
+    assert 'class="badge danger nav-count">3<' in page
+    alert_queries = [q["sql"] for q in ctx.captured_queries if "notifications_alert" in q["sql"]]
+    assert len(alert_queries) == 1 and "COUNT(" in alert_queries[0]
+    # Past the cap the badge says "100+"; the home page lists at most the cap.
+    for _ in range(CAP - 2):
+        make_alert(patient)
+    assert f'nav-count">{CAP}+<' in client.get(my_day).content.decode()
+    home = client.get(reverse("home")).content.decode()
+    assert f'nav-count">{CAP}+<' in home and home.count("/alerts/") >= CAP
