@@ -14,6 +14,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
 
 from .models import Membership
+from .permissions import prime_roles
 
 LAST_SEEN_KEY = "iop_last_seen"
 AUTH_AT_KEY = "iop_auth_at"
@@ -108,7 +109,9 @@ class CurrentClinic:
         user = self._request.user
         if not user.is_authenticated:
             return []
-        return list(Membership.objects.active().filter(user=user).select_related("site"))
+        rows = list(Membership.objects.active().filter(user=user).select_related("site"))
+        prime_roles(user, rows)
+        return rows
 
     @cached_property
     def membership(self) -> Membership | None:
@@ -135,6 +138,10 @@ class CurrentSiteMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.clinic = CurrentClinic(request)
+        if request.user.is_authenticated:
+            # Every signed-in page needs the memberships (navigation, permission checks): one
+            # query now serves both.
+            request.clinic.memberships  # noqa: B018
         return self.get_response(request)
 
 

@@ -54,6 +54,13 @@ def role_at(user, site: Site | int | None) -> str | None:
     return roles_by_site(user).get(site_id)
 
 
+def prime_roles(user, memberships) -> None:
+    """Fill the ``roles_by_site`` cache from active memberships already loaded (the current-site
+    middleware's), so the request does not read them twice."""
+    if getattr(user, _CACHE_ATTR, None) is None:
+        setattr(user, _CACHE_ATTR, {m.site_id: m.role for m in memberships})
+
+
 def has_capability(user, site: Site | int | None, capability: str) -> bool:
     role = role_at(user, site)
     return role is not None and role in roles_with(capability)
