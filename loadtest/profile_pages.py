@@ -88,7 +88,7 @@ def main():
             ("audit", "/audit/"),
             ("placement review", "/assessments/placements/review/"),
             ("caseload, whole site", "/reports/caseload/?scope=site"),
-            ("program dashboard", "/reports/"),
+            ("program dashboard", "/reports/dashboard/"),
         ],
         profile,
     )
