@@ -60,3 +60,20 @@ def test_it_lists_sign_in_events_of_its_staff(client_as, clinician):
     record(Action.LOGIN_FAILED, actor=clinician)
     body = client_as(Role.SUPERVISOR).get(reverse("audit:list")).content.decode()
     assert "Failed sign-in" in body
+
+
+def test_the_count_is_capped_so_a_long_trail_costs_no_more(client_as, clinician, site, monkeypatch):
+    from audit.views import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    client = client_as(Role.SUPERVISOR)
+    for n in range(5):
+        record(Action.UPDATE, actor=clinician, site=site, object_type=f"scheduling.Track{n}")
+    mine = {"user": clinician.pk}
+    body = client.get(reverse("audit:list"), mine).content.decode()
+    assert "The newest 3 of more than 3 events" in body
+    # The newest events are shown; older ones are reached by narrowing the filters.
+    assert "scheduling.Track4" in body and "scheduling.Track2" in body and "scheduling.Track1" not in body
+    monkeypatch.setattr(CappedPaginator, "cap", 10)
+    body = client.get(reverse("audit:list"), mine).content.decode()
+    assert "5 events" in body and "scheduling.Track0" in body
