@@ -325,6 +325,14 @@ def test_site_admin_day_in_django_admin(page, app_url):
     ]:
         _visit(page, f"{app_url}{url}", f"day-admin-02-{name}")
     expect(page.locator("#result_list")).to_contain_text("Group Room A")
+    # Add a room through the admin's own form (its widgets must keep to the CSP too).
+    _visit(page, f"{app_url}{reverse('admin:scheduling_room_add')}", "day-admin-03-room-add")
+    page.locator("#id_site").select_option(str(site.pk))
+    page.locator("#id_name").fill("Family Room B")
+    page.locator("#id_capacity").fill("6")
+    _go(page, page.locator("input[name=_save]"))
+    expect(page.locator("#result_list")).to_contain_text("Family Room B")
+    assert Room.objects.filter(site=site, name="Family Room B", capacity=6).exists()
     # Clinical records are not even listed for a site admin (no patient.view).
     expect(page.locator("#content-main")).not_to_contain_text("Patients")
     response = page.goto(f"{app_url}{reverse('admin:patients_patient_change', args=[patient.pk])}")
