@@ -58,7 +58,8 @@ def prime_roles(user, memberships) -> None:
     """Fill the ``roles_by_site`` cache from active memberships already loaded (the current-site
     middleware's), so the request does not read them twice."""
     if getattr(user, _CACHE_ATTR, None) is None:
-        setattr(user, _CACHE_ATTR, {m.site_id: m.role for m in memberships})
+        active = getattr(user, "is_authenticated", False) and user.is_active
+        setattr(user, _CACHE_ATTR, {m.site_id: m.role for m in memberships} if active else {})
 
 
 def has_capability(user, site: Site | int | None, capability: str) -> bool:
