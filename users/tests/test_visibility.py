@@ -112,3 +112,30 @@ def test_error_pages_reveal_nothing(client_as):
     response = client_as(Role.CLINICIAN).get("/no/such/page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+def test_the_memberships_loaded_by_the_middleware_give_the_same_roles(make_staff, site, other_site):
+    from users.models import Membership, User
+    from users.permissions import prime_roles, roles_by_site
+
+    user = make_staff(Role.SUPERVISOR)
+    Membership.objects.create(user=user, site=other_site, role=Role.CLINICIAN)
+    expected = roles_by_site(User.objects.get(pk=user.pk))
+    primed = User.objects.get(pk=user.pk)
+    prime_roles(primed, Membership.objects.active().filter(user=primed))
+    assert roles_by_site(primed) == expected == {site.pk: Role.SUPERVISOR, other_site.pk: Role.CLINICIAN}
+    inactive = User.objects.get(pk=user.pk)
+    inactive.is_active = False
+    prime_roles(inactive, Membership.objects.active().filter(user=inactive))
+    assert not has_capability(inactive, site, "clinical.view") and site_ids_for(inactive) == set()
+
+
+def test_a_page_reads_the_memberships_once(client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(Role.SUPERVISOR)
+    client.get(reverse("scheduling:my_day"))
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("scheduling:my_day")).status_code == 200
+    assert sum('FROM "users_membership"' in q["sql"] for q in ctx.captured_queries) == 1
