@@ -146,14 +146,17 @@ def _enrollment_facts(patient_ids: Iterable[int], weeks: Sequence[Week]) -> dict
     return facts
 
 
-def weekly_hours(patient_ids: Iterable[int], weeks: Iterable[Week]) -> dict[int, list[PatientWeek]]:
+def weekly_hours(
+    patient_ids: Iterable[int], weeks: Iterable[Week], *, with_days: bool = True
+) -> dict[int, list[PatientWeek]]:
     """Each patient's attended clinical minutes per ISO week (in the site's zone), with the
     level's threshold and flags, and per-day minutes for per-diem eligibility.
 
     Only attendance rows count, and only attended statuses (present, late, left early,
     telehealth); absences and cancellations carry 0 minutes. Mutual-help meetings are never
     attendance rows. Weeks in which a patient had no minutes appear when they were enrolled.
-    Queries: 2 per distinct site time zone + 2, however many patients and weeks.
+    Queries: 2 per distinct site time zone + 2, however many patients and weeks (1 per zone
+    with ``with_days=False``, which leaves ``days`` empty: no per-diem check needs them).
     """
     patient_ids = list(dict.fromkeys(patient_ids))
     weeks = sorted(set(weeks))
@@ -163,7 +166,9 @@ def weekly_hours(patient_ids: Iterable[int], weeks: Iterable[Week]) -> dict[int,
     first, last = _window(weeks)
     wanted = set(weeks)
     base = _attended(patient_ids, first, last)
-    zones = sorted(set(base.values_list("session__site__time_zone", flat=True).distinct()))
+    # order_by() first: the model's ordering would otherwise join the DISTINCT (one row per
+    # attendance instead of one per zone).
+    zones = sorted(set(base.order_by().values_list("session__site__time_zone", flat=True).distinct()))
     by_key: dict[tuple[int, Week], PatientWeek] = {}
 
     def entry(pid: int, week: Week) -> PatientWeek:
@@ -183,6 +188,8 @@ def weekly_hours(patient_ids: Iterable[int], weeks: Iterable[Week]) -> dict[int,
             week = (row["iso_year"], row["iso_week"])
             if week in wanted:
                 entry(row["patient_id"], week).minutes += row["total"] or 0
+        if not with_days:
+            continue
         daily = (
             rows.values("patient_id", "iso_year", "iso_week", "local_day")
             .annotate(total=Sum("minutes_attended"))
