@@ -6,10 +6,11 @@ number of queries for 1 patient as for 500. Flags:
 
 - ``safety``: open (unacknowledged) safety alerts about the patient at this site;
 - ``no_shows``: no-show attendance in the last ``CASELOAD_NO_SHOW_DAYS`` days;
-- ``under_last_week``: last ISO week (complete, in the site's zone) below the weekly minimum of
-  the track the patient was enrolled in for the whole week (IOP adult 9 h, adolescent 6 h,
-  PHP 20 h), unless that enrollment is a transition taper. This week's hours are shown beside
-  it but not flagged: the week is not over;
+- ``under_last_week``: last ISO week (complete, in the site's zone) flagged under the minimum by
+  ``sessions.selectors.weekly_hours``, the rules of the patient's hours page: the level of the
+  week's latest enrollment (IOP adult 9 h, adolescent 6 h, PHP 20 h), not when a transition
+  taper was active that week. This week's hours are shown beside it but not flagged: the week
+  is not over;
 - ``plan_due``: a treatment or relapse-prevention plan due on or before today (the rules of
   ``plans.selectors.plans_due``);
 - ``reassess_due``: a re-assessment due on or before today (the site's cadence, as in
@@ -34,7 +35,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
@@ -44,9 +44,8 @@ from assessments.selectors import cadence_codes, site_cadences
 from notifications.models import Alert, AlertKind
 from patients.models import Episode
 from plans.selectors import episodes_with_plan_status
-from scheduling.models import Enrollment
-from sessions.models import ATTENDED, Attendance, AttendanceStatus, GroupNote, NoteStatus, ProgressNote
-from sessions.selectors import threshold_minutes
+from sessions.models import Attendance, AttendanceStatus, GroupNote, NoteStatus, ProgressNote
+from sessions.selectors import UNDER_MINIMUM, PatientWeek, week_of, weekly_hours
 
 from .expressions import LocalDate
 
@@ -189,7 +188,8 @@ def _urgency(e: Episode) -> tuple:
 
 
 def _attach_flags(site, window: Window, rows: list[Episode], cadence: dict[str, int]) -> None:
-    """Set the flag attributes on ``rows`` (open episodes of ``site``): six grouped queries."""
+    """Set the flag attributes on ``rows`` (open episodes of ``site``): a fixed number of
+    grouped queries, however many rows."""
     episode_ids = [e.pk for e in rows]
     patient_ids = {e.patient_id for e in rows}
 
@@ -204,45 +204,25 @@ def _attach_flags(site, window: Window, rows: list[Episode], cadence: dict[str, 
         safety_count[patient_id] = safety_count.get(patient_id, 0) + 1
         safety_first.setdefault(patient_id, public_id)
 
-    attended = Q(status__in=list(ATTENDED))
-    week_rows = (
-        Attendance.objects.filter(episode_id__in=episode_ids)
-        .filter(
-            Q(status=AttendanceStatus.NO_SHOW, session__starts_at__gte=window.no_show_since)
-            | (
-                attended
-                & Q(session__starts_at__gte=window.last_week_start, session__starts_at__lt=window.next_week_start)
-            )
+    no_shows = dict(
+        Attendance.objects.filter(
+            episode_id__in=episode_ids,
+            status=AttendanceStatus.NO_SHOW,
+            session__starts_at__gte=window.no_show_since,
         )
         .order_by()
         .values("episode_id")
-        .annotate(
-            no_shows=Count(
-                "pk",
-                filter=Q(status=AttendanceStatus.NO_SHOW, session__starts_at__gte=window.no_show_since),
-            ),
-            this_week=Sum(
-                "minutes_attended",
-                filter=attended & Q(session__starts_at__gte=window.this_week_start),
-            ),
-            last_week=Sum(
-                "minutes_attended",
-                filter=attended & Q(session__starts_at__lt=window.this_week_start),
-            ),
-        )
+        .annotate(n=Count("pk"))
+        .values_list("episode_id", "n")
     )
-    attendance = {r["episode_id"]: r for r in week_rows}
-
-    # Enrollments that could cover last week or today, latest first (the model's ordering).
-    last_sunday = window.last_monday + timedelta(days=6)
-    enrollments: dict[int, list[dict]] = {}
-    for r in (
-        Enrollment.objects.filter(episode_id__in=episode_ids, start_date__lte=window.today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=window.last_monday))
-        .order_by("-start_date", "-id")
-        .values("episode_id", "start_date", "end_date", "is_taper", "track__level_of_care", "track__age_group")
-    ):
-        enrollments.setdefault(r["episode_id"], []).append(r)
+    # Weekly minutes, threshold and taper by the hours page's own rules (sessions.selectors), so
+    # the caseload's "under the minimum" and the patient's hours page never disagree.
+    last_week, this_week = week_of(window.last_monday), week_of(window.this_monday)
+    hours = {
+        (w.patient_id, (w.iso_year, w.week)): w
+        for weeks in weekly_hours(patient_ids, [last_week, this_week], with_days=False).values()
+        for w in weeks
+    }
 
     drafts = dict(
         ProgressNote.objects.filter(episode_id__in=episode_ids, status=NoteStatus.DRAFT)
@@ -278,38 +258,17 @@ def _attach_flags(site, window: Window, rows: list[Episode], cadence: dict[str, 
     for e in rows:
         e.safety = safety_count.get(e.patient_id, 0)
         e.safety_alert = safety_first.get(e.patient_id)
-        minutes = attendance.get(e.pk, {})
-        e.no_shows = minutes.get("no_shows") or 0
-        e.minutes_this_week = minutes.get("this_week") or 0
-        e.minutes_last_week = minutes.get("last_week") or 0
-        e.hours_this_week = e.minutes_this_week / 60.0
-        e.hours_last_week = e.minutes_last_week / 60.0
-        last = _covering(enrollments.get(e.pk, ()), window.last_monday, last_sunday)
-        now = _covering(enrollments.get(e.pk, ()), window.today, window.today)
-        e.lw_threshold = weekly_minimum_minutes(last)
-        e.tw_threshold = weekly_minimum_minutes(now)
-        e.under_last_week = bool(
-            e.lw_threshold is not None and e.minutes_last_week < e.lw_threshold and not last["is_taper"]
-        )
+        e.no_shows = no_shows.get(e.pk, 0)
+        last = hours.get((e.patient_id, last_week)) or PatientWeek(e.patient_id, *last_week)
+        now = hours.get((e.patient_id, this_week)) or PatientWeek(e.patient_id, *this_week)
+        e.minutes_last_week, e.minutes_this_week = last.minutes, now.minutes
+        e.hours_last_week, e.hours_this_week = last.minutes / 60.0, now.minutes / 60.0
+        e.lw_threshold, e.tw_threshold = last.threshold, now.threshold
+        e.under_last_week = UNDER_MINIMUM in last.flags
         e.unsigned = drafts.get(e.pk, 0) + group_drafts.get(e.pk, 0)
         e.reassess_due = _reassessment_due(
             {code: latest.get((e.patient_id, code)) for code in codes}, cadence, window.today, zone
         )
-
-
-def _covering(enrollments, first: date, last: date) -> dict | None:
-    """The latest enrollment covering every day of ``first``..``last`` (None: none does)."""
-    for r in enrollments:  # latest first
-        if r["start_date"] <= first and (r["end_date"] is None or r["end_date"] >= last):
-            return r
-    return None
-
-
-def weekly_minimum_minutes(enrollment: dict | None) -> int | None:
-    """The weekly minimum (minutes) of the enrollment's track; None without one."""
-    if enrollment is None:
-        return None
-    return threshold_minutes(enrollment["track__level_of_care"], enrollment["track__age_group"])
 
 
 def _reassessment_due(last_given: dict[str, datetime | None], cadence: dict[str, int], today: date, zone) -> bool:

@@ -157,9 +157,10 @@ def test_the_queries_are_the_same_for_one_patient_or_fifty(site, make_staff):
         rows = list(caseload(site, _window(site), counselor=clinician))
     assert len(rows) == 50
     # The site's instrument settings (its re-assessment cadence), the episodes with their plan
-    # status, then one grouped query each: safety alerts, attendance (no-shows and minutes),
-    # enrollments, draft progress notes, draft group notes, latest administrations.
-    assert len(one) == len(fifty) == 8
+    # status, then grouped queries: safety alerts, no-shows, weekly hours (sessions.selectors:
+    # time zones, enrollments; two more per zone with attendance), draft progress notes, draft
+    # group notes, latest administrations.
+    assert len(one) == len(fifty) == 9
 
 
 def _enrolled(site, counselor, first, track, start, *, end=None, taper=False) -> Episode:
@@ -193,8 +194,8 @@ def test_the_weekly_minimum_follows_the_track_of_the_whole_week(site, make_staff
     rows = {e.pk: e for e in caseload(site, _window(site), counselor=clinician)}
     assert (rows[young.pk].lw_threshold, rows[young.pk].under_last_week) == (360, True)
     assert (rows[taper.pk].lw_threshold, rows[taper.pk].under_last_week) == (540, False)
-    # No one enrollment covered the whole of last week: no minimum applies; PHP from Thursday.
-    assert (rows[partial.pk].lw_threshold, rows[partial.pk].under_last_week) == (None, False)
+    # Moved to PHP on Thursday: the week's latest enrollment sets the minimum (the hours page's rule).
+    assert (rows[partial.pk].lw_threshold, rows[partial.pk].under_last_week) == (1200, True)
     assert rows[partial.pk].tw_threshold == 1200
     assert (rows[day.pk].lw_threshold, rows[day.pk].under_last_week) == (1200, True)
     assert rows[enough.pk].under_last_week is False and rows[enough.pk].minutes_last_week == 540
