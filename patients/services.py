@@ -970,7 +970,7 @@ def disclosure_make_without_consent(
             "categories",
             "channel",
             "disclosed_at",
-        ),  # fmt: skip
+        ),
         also={"disclosed_by": by.signature_name},
         reason=emergency_nature if emergency else f"Court order {court_order_reference}",
     )
