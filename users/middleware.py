@@ -17,6 +17,8 @@ from .models import Membership
 from .permissions import prime_roles
 
 LAST_SEEN_KEY = "iop_last_seen"
+# The id of the user whose second-factor enrolment this session has confirmed.
+MFA_KEY = "iop_mfa_user"
 AUTH_AT_KEY = "iop_auth_at"
 SITE_KEY = "iop_site_id"
 # Refresh the idle stamp at most this often, so most requests do not write the session.
@@ -75,6 +77,30 @@ def user_has_mfa(user) -> bool:
     ).exists()
 
 
+def mfa_confirmed(request: HttpRequest) -> bool:
+    """Whether the signed-in user has a second factor, read once per session and kept there.
+
+    Every page asks, so the answer is remembered in the session (no query on later pages).
+    Removing an authenticator through the MFA pages forgets it (``forget_mfa``, connected to
+    allauth's ``authenticator_removed``), so the next page asks the database again.
+    """
+    user = request.user
+    session = getattr(request, "session", None)
+    if session is not None and session.get(MFA_KEY) == user.pk:
+        return True
+    if not user_has_mfa(user):
+        return False
+    if session is not None:
+        session[MFA_KEY] = user.pk
+    return True
+
+
+def forget_mfa(sender, request=None, **kwargs) -> None:
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.pop(MFA_KEY, None)
+
+
 class RequireMFAMiddleware:
     """Every staff member enrols a second factor before any page with patient data is shown."""
 
@@ -84,7 +110,7 @@ class RequireMFAMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if user.is_authenticated and not request.path.startswith(_MFA_EXEMPT_PREFIXES):
-            if not user_has_mfa(user):
+            if not mfa_confirmed(request):
                 if request.path.startswith("/api/"):
                     return JsonResponse(
                         {"detail": "Two-factor authentication must be set up before using the API."}, status=403

@@ -1,7 +1,7 @@
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
-from users.middleware import user_has_mfa
+from users.middleware import mfa_confirmed
 from users.reauth import REAUTHENTICATION_REQUIRED, reauthentication_message, recently_authenticated
 
 
@@ -17,7 +17,7 @@ class HasMFA(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.auth is not None:  # token authentication
             return True
-        return bool(request.user and request.user.is_authenticated and user_has_mfa(request.user))
+        return bool(request.user and request.user.is_authenticated and mfa_confirmed(request))
 
 
 class RecentlyAuthenticated(BasePermission):

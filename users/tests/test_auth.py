@@ -174,3 +174,31 @@ def test_pages_of_signed_in_users_are_not_cached(client_as):
 def test_a_signed_in_non_staff_user_is_refused_the_admin(client_as):
     client = client_as(Role.SUPERVISOR)
     assert client.get("/admin/login/").status_code == 403
+
+
+def test_it_reads_mfa_enrolment_once_per_session_and_again_after_an_authenticator_is_removed(make_staff):
+    from allauth.mfa.models import Authenticator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from users.middleware import MFA_KEY
+
+    user = make_staff(Role.CLINICIAN)
+    client = Client()
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    client.post(reverse("mfa_authenticate"), {"code": current_code(user.totp_secret)})
+    assert client.get(reverse("home")).status_code == 200
+    assert client.session[MFA_KEY] == user.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    assert not [q for q in queries.captured_queries if "mfa_authenticator" in q["sql"]]
+
+    # Removing the authenticator through the MFA pages forgets the answer: the next page asks
+    # the database again and sends the user to set a second factor up.
+    if client.post(reverse("mfa_deactivate_totp")).url.startswith(reverse("account_reauthenticate")):
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    assert MFA_KEY not in client.session
+    assert client.get(reverse("home")).url == reverse("mfa_index")
