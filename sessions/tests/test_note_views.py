@@ -1,5 +1,7 @@
 """Note editor, detail, chart copy, co-sign queue, hours and follow-up pages through the client."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -8,6 +10,7 @@ from sessions import services
 from sessions.models import CosignRequirement, GroupNote, ProgressNote
 from users.models import Role
 
+from .conftest import MONDAY
 from .factories import roll
 from .test_group_notes import TEXTS, fill
 
@@ -132,7 +135,9 @@ def test_the_cosign_queue_lists_supervisees_notes_and_cosigns(client_as, group, 
     assert "Coping with cravings" not in client.get(reverse("sessions:cosign_queue")).content.decode()
 
 
-def test_the_hours_page_shows_weeks_minutes_threshold_and_flags(client_as, group, facilitator):
+def test_the_hours_page_shows_weeks_minutes_threshold_and_flags(client_as, group, facilitator, monkeypatch):
+    # Seen in the week after the group's (2026-W41), whatever today's date is.
+    monkeypatch.setattr("sessions.views.site_today", lambda site: MONDAY + timedelta(days=7))
     ep = group.episodes[0]
     roll(group, facilitator, {ep: "present"})
     page = client_as(Role.CLINICIAN).get(reverse("sessions:patient_hours", args=[ep.patient.public_id]) + "?weeks=8")
