@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
@@ -164,12 +163,12 @@ class Row:
                     key,
                     value,
                     input_id,
-                    mark_safe(" checked") if status == value else "",
+                    " checked" if status == value else "",
                     invalid,
                     input_id,
                     value,
                     label,
-                )  # noqa: S308 - a constant
+                )
                 for value, label, input_id in (
                     (value, label, f"id_{key}-status_{n}") for n, (value, label) in enumerate(AttendanceStatus.choices)
                 )
