@@ -59,6 +59,10 @@ def test_row_errors_are_shown_and_nothing_is_saved(client_as, group, facilitator
     assert response.status_code == 400
     html = response.content.decode()
     assert "Enter the minutes attended" in html and "Choose a status" in html
+    # What was chosen stays chosen; the row without a status marks its radios invalid.
+    assert 'value="late" class="seg-input" id="id_r1-status_1" checked>' in html
+    assert html.count('aria-invalid="true" aria-describedby="r2-status-error"') == 8
+    assert 'id="r2-status-error"' in html
     assert not Attendance.objects.exists()
 
 
@@ -73,6 +77,7 @@ def test_an_htmx_status_change_rerenders_only_that_row(client_as, group, facilit
     assert html.lstrip().startswith('<tr id="roll-row-1"')
     assert "<html" not in html and "Blake Bravo" in html and "Avery Alpha" not in html
     assert 'value="0" readonly' in html
+    assert 'value="no_show" class="seg-input" id="id_r1-status_4" checked>' in html and html.count(" checked>") == 1
     assert not Attendance.objects.exists()
 
 
