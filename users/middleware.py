@@ -78,21 +78,23 @@ def user_has_mfa(user) -> bool:
 
 
 def mfa_confirmed(request: HttpRequest) -> bool:
-    """Whether the signed-in user has a second factor, read once per session and kept there.
+    """Whether the signed-in user has a second factor.
 
-    Every page asks, so the answer is remembered in the session (no query on later pages).
-    Removing an authenticator through the MFA pages forgets it (``forget_mfa``, connected to
-    allauth's ``authenticator_removed``), so the next page asks the database again.
+    Signing in with it (or setting one up) records that in the session (``remember_mfa``,
+    connected to allauth's ``authenticator_used`` and ``authenticator_added``), so later pages
+    ask no query; removing an authenticator forgets it (``forget_mfa``). Any other session asks
+    the database on each page and writes nothing.
     """
-    user = request.user
     session = getattr(request, "session", None)
-    if session is not None and session.get(MFA_KEY) == user.pk:
+    if session is not None and session.get(MFA_KEY) == request.user.pk:
         return True
-    if not user_has_mfa(user):
-        return False
-    if session is not None:
+    return user_has_mfa(request.user)
+
+
+def remember_mfa(sender, request=None, user=None, **kwargs) -> None:
+    session = getattr(request, "session", None)
+    if session is not None and user is not None:
         session[MFA_KEY] = user.pk
-    return True
 
 
 def forget_mfa(sender, request=None, **kwargs) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from patients.models import Episode, Patient
 from scheduling import services
@@ -11,6 +11,13 @@ from scheduling.models import LevelOfCare, Room
 from scheduling.services import BlockSpec
 
 _seq = itertools.count(1)
+
+
+def upcoming_monday() -> date:
+    """The Monday of next week: inside the horizon a new track generates (it starts today), so
+    tests about generated occurrences do not depend on the day they run."""
+    today = date.today()
+    return today + timedelta(days=7 - today.weekday())
 
 
 def make_room(site, name: str | None = None, capacity: int = 12) -> Room:

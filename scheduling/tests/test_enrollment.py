@@ -9,11 +9,11 @@ from scheduling import services
 from scheduling.models import Enrollment, RosterAddition, TherapySession
 from scheduling.selectors import patient_sessions, rosters_for
 
-from .factories import make_episode, make_track
+from .factories import make_episode, make_track, upcoming_monday
 
 pytestmark = pytest.mark.django_db
 
-START = date(2026, 11, 23)
+START = upcoming_monday()
 
 
 def _enroll(track, episode, by=None, **kwargs):

@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -6,7 +6,7 @@ from scheduling import services
 from scheduling.models import Booking, CancelReason, Closure, SessionStatus, TherapySession
 from scheduling.services import BlockSpec
 
-from .factories import make_room, make_track
+from .factories import make_room, make_track, upcoming_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,10 @@ def test_it_keeps_local_time_across_the_spring_change(site):
 
 def test_it_skips_a_closure_with_a_visible_note(site, supervisor):
     room = make_room(site)
-    Closure.objects.create(site=site, date=date(2026, 11, 26), reason="Thanksgiving")
-    track = make_track(site, room=room, start_date=date(2026, 11, 23))
-    closed = TherapySession.objects.filter(track=track, occurrence_date=date(2026, 11, 26))
+    monday = upcoming_monday()
+    Closure.objects.create(site=site, date=monday + timedelta(days=3), reason="Thanksgiving")
+    track = make_track(site, room=room, start_date=monday)
+    closed = TherapySession.objects.filter(track=track, occurrence_date=monday + timedelta(days=3))
     assert closed.count() == 2
     assert {s.status for s in closed} == {SessionStatus.CANCELLED}
     assert {s.cancel_reason for s in closed} == {CancelReason.CLOSURE}
@@ -47,9 +48,11 @@ def test_it_skips_a_closure_with_a_visible_note(site, supervisor):
 
 def test_closing_a_day_later_cancels_its_sessions_and_reopening_restores_them(site, supervisor):
     room = make_room(site)
-    track = make_track(site, room=room, start_date=date(2026, 11, 23))
-    closure = services.closure_create(site=site, date=date(2026, 12, 2), reason="Staff training", by=supervisor)
-    day = TherapySession.objects.filter(track=track, occurrence_date=date(2026, 12, 2))
+    monday = upcoming_monday()
+    track = make_track(site, room=room, start_date=monday)
+    wednesday = monday + timedelta(days=9)
+    closure = services.closure_create(site=site, date=wednesday, reason="Staff training", by=supervisor)
+    day = TherapySession.objects.filter(track=track, occurrence_date=wednesday)
     assert {s.cancel_reason for s in day} == {CancelReason.CLOSURE}
     assert services.closure_delete(closure=closure, by=supervisor) == 2
     assert {s.status for s in day.all()} == {SessionStatus.SCHEDULED}
@@ -95,8 +98,12 @@ def test_group_sessions_cycle_through_the_topics(site):
     services.track_generate_sessions(track=track, since=date(2026, 9, 7), until=date(2026, 9, 14))
     groups = TherapySession.objects.filter(track=track, kind="group", occurrence_date__lte=date(2026, 9, 14))
     assert [s.topic for s in groups.order_by("starts_at")] == ["A", "B", "A", "B"]
-    # The horizon generated at creation continues the same count: 33 group meetings before 23 November.
-    assert TherapySession.objects.get(track=track, kind="group", occurrence_date=date(2026, 11, 23)).topic == "B"
+    # The horizon generated at creation (from today) continues the same count: three group
+    # meetings a week since 7 September.
+    monday = upcoming_monday()
+    meetings_before = 3 * ((monday - date(2026, 9, 7)).days // 7)
+    topic = ["A", "B"][meetings_before % 2]
+    assert TherapySession.objects.get(track=track, kind="group", occurrence_date=monday).topic == topic
     assert set(TherapySession.objects.filter(track=track, kind="case_management").values_list("topic", flat=True)) == {
         "Check-in"
     }
