@@ -10,11 +10,11 @@ from scheduling import services
 from scheduling.services import BlockSpec
 from users.models import Role
 
-from .factories import make_episode, make_room, make_track
+from .factories import make_episode, make_room, make_track, upcoming_monday
 
 pytestmark = pytest.mark.django_db
 
-WEEK = date(2026, 12, 7)
+WEEK = upcoming_monday()
 
 
 def _populate(site, staff, n_tracks: int, patients_per_track: int):

@@ -1,4 +1,4 @@
-from datetime import date, time
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -8,6 +8,8 @@ from scheduling import services
 from scheduling.models import CalendarFeed
 from users.models import Role
 
+from .factories import upcoming_monday
+
 pytestmark = pytest.mark.django_db
 
 
@@ -16,7 +18,7 @@ def test_the_feed_has_sessions_but_no_patient_names(site, client_as, supervisor,
         site=site,
         by=supervisor,
         kind="individual",
-        day=date(2026, 12, 1),
+        day=upcoming_monday() + timedelta(days=1),
         start_time=time(14),
         end_time=time(15),
         facilitators=[supervisor],

@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from scheduling import services
 from users.models import Role
 
-from .factories import make_episode
+from .factories import make_episode, upcoming_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def test_a_patients_week_lists_their_sessions_and_is_audited(client_as, enrolled, track):
     patient = enrolled.episode.patient
     client = client_as(Role.CLINICIAN)
-    response = client.get(reverse("scheduling:patient_schedule", args=[patient.public_id]) + "?week=2026-11-30")
+    response = client.get(
+        reverse("scheduling:patient_schedule", args=[patient.public_id]) + f"?week={upcoming_monday()}"
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "09:00–10:30" in page and "Group room" in page
@@ -28,7 +30,7 @@ def test_the_printable_week_names_no_other_patient(site, client_as, enrolled, tr
     services.enrollment_create(track=track, episode=other, start_date=date(2026, 11, 23), by=supervisor)
     patient = enrolled.episode.patient
     response = client_as(Role.CLINICIAN).get(
-        reverse("scheduling:patient_schedule_print", args=[patient.public_id]) + "?week=2026-11-30"
+        reverse("scheduling:patient_schedule_print", args=[patient.public_id]) + f"?week={upcoming_monday()}"
     )
     page = response.content.decode()
     assert "Quillfeather" in page and "Otherpatient" not in page

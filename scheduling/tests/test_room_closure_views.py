@@ -1,10 +1,12 @@
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
 from scheduling.models import Closure, Room, SessionStatus
 from users.models import Role
+
+from .factories import upcoming_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +28,10 @@ def test_a_clinician_cannot_add_a_room(site, client_as):
 def test_a_closure_cancels_that_days_sessions(site, client_as, track):
     client = client_as(Role.SUPERVISOR)
     url = reverse("scheduling:closure_list") + f"?site={site.public_id}"
-    assert client.post(url, {"date": "2026-12-02", "reason": "Staff training"}).status_code == 302
+    wednesday = upcoming_monday() + timedelta(days=2)
+    assert client.post(url, {"date": str(wednesday), "reason": "Staff training"}).status_code == 302
     assert Closure.objects.get().reason == "Staff training"
-    day = track.sessions.filter(occurrence_date=date(2026, 12, 2))
-    assert {s.status for s in day} == {SessionStatus.CANCELLED}
-    response = client.post(url, {"date": "2026-12-02", "reason": "Again"})
+    day = track.sessions.filter(occurrence_date=wednesday)
+    assert day.exists() and {s.status for s in day} == {SessionStatus.CANCELLED}
+    response = client.post(url, {"date": str(wednesday), "reason": "Again"})
     assert response.status_code == 200 and "already closed" in response.content.decode()
