@@ -85,15 +85,33 @@ def record(
         reason=reason,
         changes=_plain(changes),
     )
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        event.prev_hash = previous or GENESIS
-        event.hash = event.compute_hash()
-        event.save()
+    _append(event)
     return event
+
+
+def _append(event: AuditEvent) -> None:
+    """Link the event to the newest one and insert it, holding the chain lock as briefly as
+    possible: every page with PHI appends, so the statements are prepared before the lock and
+    run as plain SQL (the ORM's query building would run while other appends wait)."""
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    quote = connection.ops.quote_name
+    last_hash = f"SELECT {quote('hash')} FROM {table} ORDER BY {quote('id')} DESC LIMIT 1"  # noqa: S608  # nosec B608 - model names only
+    insert = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608  # nosec B608 - model names only
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote('id')}"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        cursor.execute(last_hash)
+        row = cursor.fetchone()
+        event.prev_hash = row[0] if row else GENESIS
+        event.hash = event.compute_hash()
+        cursor.execute(insert, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 @dataclass(frozen=True)
