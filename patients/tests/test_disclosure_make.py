@@ -50,7 +50,7 @@ def test_it_discloses_when_the_consent_covers_it_and_logs_everything(patient, co
 
 def test_it_uses_the_newest_notice_version(patient, consent, intake):
     Part2NoticeTemplate.objects.create(
-        version=2, short_statement="Short v2", long_statement="Long v2", effective_on=timezone.localdate()
+        version=2, short_statement="Short v2", long_statement="Long v2", effective_on=site_today(patient.site)
     )
     assert disclose(patient, intake, consent=consent).notice.version == 2
 
