@@ -110,7 +110,7 @@ def patient_assessments(request: HttpRequest, public_id) -> HttpResponse:
             if clinical
             else []
         )
-        open_alerts = list(Alert.objects.open().filter(patient=patient)) if clinical else []
+        patient_alerts = list(Alert.objects.open().filter(patient=patient)) if clinical else []
         _viewed(request, patient, object_type="assessments.AssessmentResponse")
         return render(
             request,
@@ -122,7 +122,8 @@ def patient_assessments(request: HttpRequest, public_id) -> HttpResponse:
                 charts=patient_charts(responses, zone),
                 due=due,
                 placements=placements,
-                open_alerts=open_alerts,
+                # Not "open_alerts": that is the signed-in user's own alerts (the navigation badge).
+                patient_alerts=patient_alerts,
                 administrable=[(code, code.lower()) for code in _administrable(request.user, patient)],
                 may_write=has_capability(request.user, patient.site_id, "clinical.write"),
             ),

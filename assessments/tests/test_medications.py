@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from assessments import services
 from assessments.models import Medication
 from audit.models import Action, AuditEvent
+from patients.models import site_today
 from users.models import Role
 
 
@@ -20,7 +20,7 @@ def _add(patient, by, **fields):
         "name": "Naltrexone ER 380 mg",
         "medication_class": "maud",
         "agent": "naltrexone",
-        "start_date": timezone.localdate() - timedelta(days=3),
+        "start_date": site_today(patient.site) - timedelta(days=3),
         "prescriber_name": "Dr. Outside",
     }
     data.update(fields)
@@ -30,7 +30,9 @@ def _add(patient, by, **fields):
 def test_active_follows_start_and_stop_dates(patient, counselor):
     med = _add(patient, counselor)
     assert med.active
-    med = services.medication_update(medication=med, by=counselor, stop_date=timezone.localdate() - timedelta(days=1))
+    med = services.medication_update(
+        medication=med, by=counselor, stop_date=site_today(patient.site) - timedelta(days=1)
+    )
     assert not med.active
     assert AuditEvent.objects.filter(action=Action.UPDATE, object_id=str(med.public_id)).get().changes["before"] == {
         "stop_date": None
@@ -40,7 +42,11 @@ def test_active_follows_start_and_stop_dates(patient, counselor):
 def test_bad_input_is_refused_per_field(patient, counselor):
     with pytest.raises(ValidationError) as exc:
         _add(
-            patient, counselor, agent="other", stop_date=timezone.localdate() - timedelta(days=10), prescriber=counselor
+            patient,
+            counselor,
+            agent="other",
+            stop_date=site_today(patient.site) - timedelta(days=10),
+            prescriber=counselor,
         )
     assert {"agent", "stop_date", "prescriber_name"} <= set(exc.value.message_dict)
     assert not Medication.objects.exists()

@@ -111,3 +111,15 @@ def test_query_count_is_the_same_for_1_and_20_responses(client_as, make_patient,
         )
     _queries(client, _url(one))  # warm per-user caches
     assert _queries(client, _url(one)) == _queries(client, _url(many))
+
+
+def test_the_patients_open_alerts_and_the_users_badge_both_show(client_as, patient, counselor):
+    from notifications.models import Alert
+
+    alert = Alert.objects.create(
+        site=patient.site, patient=patient, kind="safety", severity="high", title_code="safety_plan"
+    )
+    alert.recipients.add(counselor)
+    page = client_as(user=counselor).get(_url(patient)).content.decode()
+    assert "Open safety alerts for this patient" in page and str(alert.public_id) in page
+    assert 'nav-count">1<' in page  # the signed-in user's own badge, not this patient's list
