@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 
 from audit.models import AuditEvent
 
-from .models import AgeGroup, Consent, ConsentKind, ContactChannel, Episode, Patient, site_today
+from .models import AgeGroup, Consent, ConsentKind, ConsentStatus, ContactChannel, Episode, Patient, site_today
 
 
 @dataclass
@@ -34,11 +34,22 @@ class ChartHeader:
     alerts: list[Alert] = field(default_factory=list)
 
 
-def chart_header(patient: Patient) -> ChartHeader:
-    """Identity, age group, the open episode and the alerts staff must see before acting."""
+def chart_header(
+    patient: Patient, *, episodes: list[Episode] | None = None, consents: list[Consent] | None = None
+) -> ChartHeader:
+    """Identity, age group, the open episode and the alerts staff must see before acting.
+
+    A page that has already loaded all of the patient's episodes (with their primary counselor)
+    or consents passes them, and the header reads them instead of asking again."""
     today = site_today(patient.site)
-    open_episode = patient.episodes.open().select_related("primary_counselor").first()
-    consents = list(Consent.objects.filter(patient=patient).active_on(today).values_list("kind", flat=True))
+    if episodes is None:
+        open_episode = patient.episodes.open().select_related("primary_counselor").first()
+    else:  # at most one is open (episode_one_open_per_patient)
+        open_episode = next((e for e in episodes if e.discharge_date is None), None)
+    if consents is None:
+        consents = list(Consent.objects.filter(patient=patient).active_on(today).values_list("kind", flat=True))
+    else:
+        consents = [c.kind for c in consents if c.status_on(today) == ConsentStatus.ACTIVE]
     alerts: list[Alert] = []
     age_group = patient.age_group_on(today)
     if age_group == AgeGroup.ADOLESCENT:

@@ -94,8 +94,8 @@ def _current_site(request: HttpRequest, capability: str):
     return site
 
 
-def _chart_context(request: HttpRequest, patient: Patient, **extra) -> dict:
-    return {"patient": patient, "chart": chart_header(patient), "may": _may(request.user, patient), **extra}
+def _chart_context(request: HttpRequest, patient: Patient, *, header=None, **extra) -> dict:
+    return {"patient": patient, "chart": header or chart_header(patient), "may": _may(request.user, patient), **extra}
 
 
 # --- search, registration, chart ---------------------------------------------------------------------------
@@ -204,6 +204,7 @@ def detail(request: HttpRequest, public_id) -> HttpResponse:
         _chart_context(
             request,
             patient,
+            header=chart_header(patient, episodes=episodes, consents=consents),
             episodes=episodes,
             referrals=referrals,
             consents=consents,
