@@ -81,7 +81,9 @@ check-deploy: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_scale_bench
 BENCH_CACHE_URL ?= rediscache://127.0.0.1:6379/9
 BENCH_PORT ?= 8011
-BENCH_GUNICORN ?= -w 4 --threads 2
+# Sync workers, as in the production image: each request on a fresh connection goes to whichever
+# worker is free, so a busy worker's keep-alive clients do not queue behind it (docs/benchmarks.md).
+BENCH_GUNICORN ?= -w 8
 # The load test runs gunicorn and locust on an optimised CPython build (profile-guided and
 # link-time optimised), as the production image does (python:3.11-slim is built so). Debian's
 # python3.11 is one; pyenv's default build is not and costs about 10 % more CPU per request here.

@@ -32,6 +32,10 @@ from locust.exception import StopUser
 ACCOUNTS = json.loads(
     Path(os.environ.get("BENCH_ACCOUNTS", Path(__file__).with_name("bench_accounts.json"))).read_text()
 )
+# Each run signs drafts in a new random order, so a later run on the same seed still finds
+# unsigned ones (each seeded draft can be signed once; the editor shows a signed note read-only).
+for _account in ACCOUNTS["clinician"]:
+    random.shuffle(_account["draft_notes"])
 _next = {role: itertools.count() for role in ("intake", "clinician", "supervisor")}
 _source_ips = itertools.count(2)
 _signed_in = itertools.count(1)
