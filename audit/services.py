@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -89,18 +90,25 @@ def record(
     return event
 
 
-def _append(event: AuditEvent) -> None:
-    """Link the event to the newest one and insert it, holding the chain lock as briefly as
-    possible: every page with PHI appends, so the statements are prepared before the lock and
-    run as plain SQL (the ORM's query building would run while other appends wait)."""
+@functools.cache
+def _append_sql(vendor: str) -> tuple[list, str, str]:
+    """The fields, the last-hash read and the INSERT, built once per database vendor."""
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
     quote = connection.ops.quote_name
+    table = quote(AuditEvent._meta.db_table)
     last_hash = f"SELECT {quote('hash')} FROM {table} ORDER BY {quote('id')} DESC LIMIT 1"  # noqa: S608  # nosec B608 - model names only
     insert = (
         f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608  # nosec B608 - model names only
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote('id')}"
     )
+    return fields, last_hash, insert
+
+
+def _append(event: AuditEvent) -> None:
+    """Link the event to the newest one and insert it, holding the chain lock as briefly as
+    possible: every page with PHI appends, so the statements are prepared once and run as plain
+    SQL (the ORM's query building would run while other appends wait)."""
+    fields, last_hash, insert = _append_sql(connection.vendor)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])

@@ -97,10 +97,13 @@ class Row:
     are read once per form, and the ids are strings, so nothing is looked up or localised twice.
     """
 
-    def __init__(self, index: int, entry, form: RollCallRowForm, attendance: Attendance | None, length: int):
+    def __init__(
+        self, index: int, entry, form: RollCallRowForm, attendance: Attendance | None, length: int, url: str = ""
+    ):
         self.index = index
         self.pos = str(index)
-        self.key = f"r{index}"
+        self.key = form.prefix  # "r<index>": the prefix of the row's inputs
+        self.url = url  # where the row posts a status change (htmx)
         self.entry = entry
         self.patient = entry.patient
         self.form = form
@@ -147,32 +150,21 @@ class Row:
     def status_inputs(self) -> str:
         """The segmented status radios, one ``<span>`` per status (written here rather than by
         a template loop: 15 rows × 8 statuses were most of the page's rendering time)."""
-        status = self.status
-        key = self.key
         invalid = (
-            format_html(' aria-invalid="true" aria-describedby="{}-status-error"', key)
+            format_html(' aria-invalid="true" aria-describedby="{}-status-error"', self.key)
             if self.errors.get("status")
             else ""
         )
+        radios = []
+        for n, (value, label) in enumerate(AttendanceStatus.choices):
+            input_id = f"id_{self.key}-status_{n}"
+            checked = " checked" if self.status == value else ""
+            radios.append((self.key, value, input_id, checked, invalid, input_id, value, label))
         return format_html_join(
             "\n",
             '<span class="seg-item"><input type="radio" name="{}-status" value="{}" class="seg-input" id="{}"{}{}>'
             '<label for="{}" class="seg-label status-{}">{}</label></span>',
-            (
-                (
-                    key,
-                    value,
-                    input_id,
-                    " checked" if status == value else "",
-                    invalid,
-                    input_id,
-                    value,
-                    label,
-                )
-                for value, label, input_id in (
-                    (value, label, f"id_{key}-status_{n}") for n, (value, label) in enumerate(AttendanceStatus.choices)
-                )
-            ),
+            radios,
         )
 
 
@@ -189,9 +181,8 @@ def _roll_rows(session, data=None) -> list[Row]:
                 status=attendance.status, minutes=attendance.minutes_attended, late_cancel=attendance.late_cancel
             )
         form = RollCallRowForm(data, prefix=f"r{index}", initial=initial)
-        row = Row(index, entry, form, attendance, length)
-        row.url = reverse("sessions:rollcall_row", args=[session.public_id, index])
-        rows.append(row)
+        url = reverse("sessions:rollcall_row", args=[session.public_id, index])
+        rows.append(Row(index, entry, form, attendance, length, url))
     return rows
 
 

@@ -49,16 +49,20 @@ def test_consent_states_give_the_same_header(consent):
     assert no_consent == (consent not in ("active", "expires_today"))
 
 
-def test_the_open_episode_is_found_among_earlier_ones():
-    patient = PatientFactory()
+def _discharged(patient, admitted_days_ago, discharged_days_ago):
     today = site_today(patient.site)
     EpisodeFactory(
         patient=patient,
-        admission_date=today - timedelta(days=300),
-        discharge_date=today - timedelta(days=200),
+        admission_date=today - timedelta(days=admitted_days_ago),
+        discharge_date=today - timedelta(days=discharged_days_ago),
         discharge_type=DischargeType.COMPLETED,
     )
-    EpisodeFactory(patient=patient, admission_date=today - timedelta(days=20))
+
+
+def test_the_open_episode_is_found_among_earlier_ones():
+    patient = PatientFactory()
+    _discharged(patient, 300, 200)
+    EpisodeFactory(patient=patient, admission_date=site_today(patient.site) - timedelta(days=20))
     asked, given = _both(patient)
     _same(asked, given)
     assert given.open_episode is not None and given.open_episode.discharge_date is None
@@ -66,13 +70,7 @@ def test_the_open_episode_is_found_among_earlier_ones():
 
 def test_a_discharged_patient_has_no_open_episode():
     patient = PatientFactory()
-    today = site_today(patient.site)
-    EpisodeFactory(
-        patient=patient,
-        admission_date=today - timedelta(days=90),
-        discharge_date=today - timedelta(days=1),
-        discharge_type=DischargeType.COMPLETED,
-    )
+    _discharged(patient, 90, 1)
     asked, given = _both(patient)
     _same(asked, given)
     assert given.open_episode is None
