@@ -12,7 +12,7 @@ from django.db.models import Count
 
 from assessments.models import AssessmentResponse
 from patients.models import Episode, Patient, site_today
-from scheduling.models import Booking, Enrollment, TherapySession
+from scheduling.models import Booking, Enrollment, TherapySession, Track
 from sessions.models import ATTENDED_VALUES, Attendance, GroupNote, ProgressNote
 from users.models import Site
 
@@ -84,3 +84,31 @@ def test_tiny_scale_builds_valid_rows(settings, tmp_path):
         assert not ProgressNote.objects.filter(session=session).exists()
     if today.weekday() < 5:
         assert any(entry["roll_open"] for entry in clinician["sessions"])
+
+
+def test_every_day_of_the_week_has_groups_and_a_roll_to_take(settings, tmp_path):
+    """A site with several tracks runs one Friday to Sunday: sessions fall on their track's
+    meeting days only, every day of the week has groups, and the first bench clinician has a
+    roll to take today whatever day the seed runs (the load test's roll-call save needs one)."""
+    settings.DEBUG = False
+    accounts = tmp_path / "bench.json"
+    call_command(
+        "seed_scale", "--scale", "0.004", "--weeks", "2", "--bench-accounts", "3",
+        "--accounts", str(accounts), "--force", stdout=StringIO(),
+    )  # fmt: skip
+    site = Site.objects.get()
+    tracks = list(Track.objects.filter(site=site))
+    assert len(tracks) >= 2
+    assert sorted(t.meeting_days for t in tracks if t.name.startswith("Weekend")) == [[4, 5, 6]]
+    weekdays = set()
+    for session in TherapySession.objects.select_related("track"):
+        day = session.starts_at.astimezone(site.zone).weekday()
+        assert day in session.track.meeting_days
+        weekdays.add(day)
+    assert weekdays == set(range(7))
+
+    clinician = json.loads(accounts.read_text())["clinician"][0]
+    today_sessions = [s for s in clinician["sessions"] if s["roll_open"]]
+    assert today_sessions
+    session = TherapySession.objects.get(public_id=max(today_sessions, key=lambda s: s["roster"])["public_id"])
+    assert session.starts_at.astimezone(site.zone).date() == site_today(site)

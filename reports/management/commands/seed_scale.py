@@ -55,6 +55,8 @@ LAST = (
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
 MRN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SEATS_PER_TRACK = 8
+WEEKDAYS = [0, 1, 2, 3, 4]
+WEEKEND_DAYS = [4, 5, 6]
 # Answer sets per instrument (none raises a safety flag, so every response is recorded closed).
 ANSWERS = {
     "PHQ-9": [[0, 1, 1, 0, 1, 0, 1, 0, 0, 1], [2, 2, 1, 1, 2, 1, 1, 0, 0, 2], [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]],
@@ -304,27 +306,34 @@ class Command(BaseCommand):
         tracks_per_site = math.ceil(self.n_active / self.n_sites / SEATS_PER_TRACK)
         rooms = self._table(Room)
         track_t = self._table(Track)
-        tracks = []  # (track_id, site_id, room_id, facilitator_id)
+        tracks = []  # (track_id, site_id, room_id, facilitator_id, site index)
+        meeting_days: dict[int, list[int]] = {}
         start = today - timedelta(weeks=self.weeks + 2)
         for si, sid in enumerate(site_ids):
             clinicians = staff[sid][Role.CLINICIAN.value]
             for t in range(tracks_per_site):
+                # A site with several tracks runs one of them Friday to Sunday for patients who
+                # work weekdays, so every day of the week has groups (and the load test has a
+                # roll to take whatever day it runs).
+                weekend = tracks_per_site > 1 and t == tracks_per_site - 1
+                days = WEEKEND_DAYS if weekend else WEEKDAYS
                 room = rooms.add(site_id=sid, name=f"Group room {t + 1}", capacity=SEATS_PER_TRACK + 10)
                 track = track_t.add(
                     site_id=sid,
-                    name=f"IOP track {t + 1}",
+                    name=f"Weekend IOP track {t + 1}" if weekend else f"IOP track {t + 1}",
                     level_of_care="2.1",
                     age_group="adult",
-                    meeting_days=[0, 1, 2, 3, 4],
+                    meeting_days=days,
                     capacity=SEATS_PER_TRACK + 10,
                     start_date=start,
                     topics=[],
                 )
                 tracks.append((track, sid, room, clinicians[t % len(clinicians)], si))
+                meeting_days[track] = days
         rooms.finish()
         track_t.finish()
 
-        # Sessions: spread the weekly count over tracks, weekdays and two daily slots per track.
+        # Sessions: spread the weekly count over tracks, their meeting days and daily slots.
         per_track_week = max(1, round(self.spw / len(tracks)))
         first_day = today - timedelta(weeks=self.weeks)
         sessions_t = self._table(TherapySession)
@@ -335,11 +344,12 @@ class Command(BaseCommand):
             zone = Site(time_zone=site_zones[site_ids.index(sid)]).zone
             rows = []
             day = first_day
+            days = meeting_days[track]
             while day <= today + timedelta(days=7):
                 week_start = day - timedelta(days=day.weekday())
                 for k in range(per_track_week):
-                    d = week_start + timedelta(days=k % 5)
-                    slot = slots[(k // 5) % len(slots)]
+                    d = week_start + timedelta(days=days[k % len(days)])
+                    slot = slots[(k // len(days)) % len(slots)]
                     if d < first_day or d > today + timedelta(days=7):
                         continue
                     starts = datetime.combine(d, slot, tzinfo=zone).astimezone(UTC)
@@ -688,6 +698,8 @@ class Command(BaseCommand):
         pn_t = self._table(ProgressNote)
         ra_t = self._table(RosterAddition)
         clinicians = [(sid, uid) for sid in site_ids for uid in staff[sid][Role.CLINICIAN.value] if uid in bench_today]
+        # Clinicians with a roll to take today first (on a weekend, the weekend tracks' facilitators).
+        clinicians.sort(key=lambda c: not any(today_ for *_x, today_ in bench_today[c[1]]))
         for sid, uid in clinicians[:n_clin]:
             fac_pid, fac_name = user_info[uid]
             sessions = []
