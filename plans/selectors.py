@@ -72,6 +72,15 @@ def _first_open_trigger(signed_at_annotation: str, field: str) -> Subquery:
     )
 
 
+def open_episodes(site_ids: Iterable[int]) -> QuerySet[Episode]:
+    """Open episodes of live patients at these sites, with the patient, site and counselor."""
+    return (
+        Episode.objects.open()
+        .filter(site_id__in=list(site_ids), patient__deleted_at__isnull=True)
+        .select_related("patient", "site", "primary_counselor")
+    )
+
+
 def episodes_with_plan_status(site_ids: Iterable[int]) -> QuerySet[Episode]:
     """Open episodes at these sites, annotated with what the due rules need:
     ``tp_signed_on``/``tp_signed_at``, ``tp_unsigned`` (status of a version being written),
@@ -84,9 +93,7 @@ def episodes_with_plan_status(site_ids: Iterable[int]) -> QuerySet[Episode]:
         "status"
     )[:1]
     return (
-        Episode.objects.open()
-        .filter(site_id__in=list(site_ids), patient__deleted_at__isnull=True)
-        .select_related("patient", "site", "primary_counselor")
+        open_episodes(site_ids)
         .annotate(
             tp_signed_on=_latest_signed(TreatmentPlan, "signed_on"),
             tp_signed_at=_latest_signed(TreatmentPlan, "signed_at"),
@@ -103,6 +110,53 @@ def episodes_with_plan_status(site_ids: Iterable[int]) -> QuerySet[Episode]:
             rp_trigger_reason=_first_open_trigger("rp_signed_at", "reason"),
         )
     )
+
+
+_STATUS_FIELDS = {
+    "tp": (TreatmentPlan, ("signed_on", "signed_at"), (PlanStatus.DRAFT, PlanStatus.AWAITING_COSIGN)),
+    "rp": (RelapsePreventionPlan, ("signed_on", "signed_at", "review_date"), (PlanStatus.DRAFT,)),
+}
+
+
+def with_plan_status(episodes: Iterable[Episode]) -> list[Episode]:
+    """Set on each episode the attributes ``episodes_with_plan_status`` annotates, from three
+    plain reads (both plans' versions and the review requests of these episodes) instead of
+    eleven correlated subqueries per episode: a page that lists every open episode of a
+    caseload compiles and runs far less SQL. The same values either way (tested)."""
+    episodes = list(episodes)
+    ids = [e.pk for e in episodes]
+    found: dict[int, dict] = {pk: {} for pk in ids}
+    for prefix, (model, fields, unsigned) in _STATUS_FIELDS.items():
+        versions = (
+            model.objects.filter(episode_id__in=ids)
+            .order_by("episode_id", "-version")
+            .values_list("episode_id", "status", *fields)
+        )
+        for episode_id, status, *values in versions:
+            values_of = found[episode_id]
+            # The newest signed version, and the newest version still being written.
+            if status == PlanStatus.SIGNED and f"{prefix}_signed_on" not in values_of:
+                values_of.update({f"{prefix}_{name}": value for name, value in zip(fields, values, strict=True)})
+            if status in unsigned and f"{prefix}_unsigned" not in values_of:
+                values_of[f"{prefix}_unsigned"] = status
+    triggers: dict[int, list[tuple]] = {pk: [] for pk in ids}
+    for episode_id, *trigger in (
+        PlanReviewTrigger.objects.filter(episode_id__in=ids)
+        .order_by("episode_id", "requested_at", "id")
+        .values_list("episode_id", "requested_at", "requested_on", "reason")
+    ):
+        triggers[episode_id].append(trigger)
+    for episode in episodes:
+        values_of = found[episode.pk]
+        for prefix, (_model, fields, _unsigned) in _STATUS_FIELDS.items():
+            for name in (*fields, "unsigned"):
+                setattr(episode, f"{prefix}_{name}", values_of.get(f"{prefix}_{name}"))
+            # The first review request since the last signature (any, when never signed).
+            since = getattr(episode, f"{prefix}_signed_at") or _EPOCH
+            first = next((t for t in triggers[episode.pk] if t[0] > since), None)
+            setattr(episode, f"{prefix}_trigger_on", first[1] if first else None)
+            setattr(episode, f"{prefix}_trigger_reason", first[2] if first else None)
+    return episodes
 
 
 def _due_rows(episode: Episode) -> list[tuple[str, str, str, date]]:
@@ -129,6 +183,12 @@ def _due_rows(episode: Episode) -> list[tuple[str, str, str, date]]:
             due_on, reason, label = min(candidates, key=lambda c: c[0])
             rows.append((kind, reason, label, due_on))
     return rows
+
+
+def plan_due_by(episode: Episode, horizon: date) -> bool:
+    """Whether a plan of this episode (annotated by ``episodes_with_plan_status``) is due on or
+    before ``horizon``: the rules of ``plans_due``, read from the annotations without a query."""
+    return any(due_on <= horizon for *_rest, due_on in _due_rows(episode))
 
 
 def plans_due(site_ids: Iterable[int], today: date, *, counselor=None, horizon_days: int = 0) -> list[PlanDue]:

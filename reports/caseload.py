@@ -1,7 +1,7 @@
 """The caseload: a clinician's open episodes with what needs doing, most urgent first.
 
-The open episodes (``plans.selectors.episodes_with_plan_status``) and one grouped query per kind
-of flag over them, after one read of the site's instrument settings, so the page costs the same
+The open episodes with their plans' status (``plans.selectors.with_plan_status``) and one
+grouped query per kind of flag over them, after one read of the site's instrument settings, so the page costs the same
 number of queries for 1 patient as for 500. Flags:
 
 - ``safety``: open (unacknowledged) safety alerts about the patient at this site;
@@ -25,8 +25,6 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
     DateTimeField,
     F,
@@ -35,19 +33,16 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 
 from assessments.models import AssessmentResponse
 from assessments.selectors import cadence_codes, site_cadences
 from notifications.models import Alert, AlertKind
 from patients.models import Episode
-from plans.selectors import episodes_with_plan_status
+from plans.selectors import open_episodes, plan_due_by, with_plan_status
 from sessions.models import Attendance, AttendanceStatus, GroupNote, NoteStatus, ProgressNote
 from sessions.selectors import UNDER_MINIMUM, PatientWeek, week_of, weekly_hours
-
-from .expressions import LocalDate
+from users.expressions import LocalDate
 
 NO_SHOW_DAYS_DEFAULT = 14
 FLAGS = ("safety", "no_shows", "under_last_week", "plan_due", "reassess_due", "unsigned")
@@ -150,23 +145,19 @@ def caseload(site, window: Window, *, counselor=None) -> list[Episode]:
     and unsigned notes; then by name.
 
     A fixed number of queries however many patients: the site's instrument settings, the
-    episodes with their plan status, then one grouped query per kind of flag over those
-    episodes, joined and sorted here. (One query with a correlated subquery per flag cost
+    episodes, their plans and review requests, then one grouped query per kind of flag over
+    those episodes, joined and sorted here. (One query with a correlated subquery per flag cost
     ~90 ms of query compilation per request and repeated the weekly-minutes subqueries in
     the sort; grouping reads each table once.)"""
     cadences = site_cadences([site.pk])
-    episodes = episodes_with_plan_status([site.pk])
+    episodes = open_episodes([site.pk])
     if counselor is not None:
         episodes = episodes.filter(
             Q(primary_counselor=counselor) | Q(primary_counselor__isnull=True, patient__primary_counselor=counselor)
         )
-    rows = list(
-        episodes.annotate(
-            plan_due=Case(
-                When(plan_due_q(window.today), then=Value(True)), default=Value(False), output_field=BooleanField()
-            )
-        )
-    )
+    rows = with_plan_status(episodes)
+    for e in rows:
+        e.plan_due = plan_due_by(e, window.today)
     if rows:
         _attach_flags(site, window, rows, cadences.get(site.pk, {}))
     rows.sort(key=_urgency)
@@ -220,7 +211,7 @@ def _attach_flags(site, window: Window, rows: list[Episode], cadence: dict[str, 
     last_week, this_week = week_of(window.last_monday), week_of(window.this_monday)
     hours = {
         (w.patient_id, (w.iso_year, w.week)): w
-        for weeks in weekly_hours(patient_ids, [last_week, this_week], with_days=False).values()
+        for weeks in weekly_hours(patient_ids, [last_week, this_week]).values()
         for w in weeks
     }
 

@@ -75,9 +75,9 @@ from patients.models import DischargeType, Episode, Referral, ReferralEvent, Sta
 from plans.selectors import episodes_with_plan_status
 from scheduling.models import AgeGroup, Enrollment, LevelOfCare, RosterAddition, SessionStatus, TherapySession
 from sessions.models import ATTENDED, Attendance, GroupNote, NoteStatus, ProgressNote
+from users.expressions import LocalDate, WeekStart
 
 from .caseload import plan_due_q, reassessment_due_q, with_last_administrations
-from .expressions import LocalDate, WeekStart
 
 RETENTION_WEEKS = (4, 8, 12)
 # The definitions shown on the page next to each measure.

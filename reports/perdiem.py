@@ -18,8 +18,7 @@ from django.db.models.functions import Coalesce
 
 from scheduling.models import LevelOfCare, SessionStatus
 from sessions.models import ATTENDED, Attendance
-
-from .expressions import LocalDate
+from users.expressions import LocalDate
 
 COLUMNS = ["MRN", "Date", "Attended minutes", "Service code", "Level of care"]
 

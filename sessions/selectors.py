@@ -1,10 +1,10 @@
 """Reads across many rows: weekly IOP hours, per-diem days, near-identical group-note parts and
 the chart copy of a group note.
 
-Weekly hours are aggregated in the database: each session's local date, ISO year and ISO week
-are computed in the *site's* time zone (``TruncDate``/``ExtractIsoYear``/``ExtractWeek`` with the
-site's ``tzinfo``), so a 19:00–22:00 evening group on Sunday in New York is Sunday's and that
-ISO week's, not Monday's as it would be in UTC.
+Weekly hours are aggregated in the database by local day: each session's date is computed in
+its *site's* time zone (``users.expressions.LocalDate`` over the site's zone column), so a
+19:00–22:00 evening group on Sunday in New York is Sunday's and that ISO week's, not Monday's as
+it would be in UTC.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Q, Sum
-from django.db.models.functions import ExtractIsoYear, ExtractWeek, TruncDate
 
 from scheduling.models import AgeGroup, Enrollment, LevelOfCare, hours_rule
+from users.expressions import LocalDate
 
 from .models import ATTENDED, Attendance, GroupNote, GroupNoteEntry, NoteAddendum
 
@@ -146,17 +146,16 @@ def _enrollment_facts(patient_ids: Iterable[int], weeks: Sequence[Week]) -> dict
     return facts
 
 
-def weekly_hours(
-    patient_ids: Iterable[int], weeks: Iterable[Week], *, with_days: bool = True
-) -> dict[int, list[PatientWeek]]:
+def weekly_hours(patient_ids: Iterable[int], weeks: Iterable[Week]) -> dict[int, list[PatientWeek]]:
     """Each patient's attended clinical minutes per ISO week (in the site's zone), with the
     level's threshold and flags, and per-day minutes for per-diem eligibility.
 
     Only attendance rows count, and only attended statuses (present, late, left early,
     telehealth); absences and cancellations carry 0 minutes. Mutual-help meetings are never
     attendance rows. Weeks in which a patient had no minutes appear when they were enrolled.
-    Queries: 2 per distinct site time zone + 2, however many patients and weeks (1 per zone
-    with ``with_days=False``, which leaves ``days`` empty: no per-diem check needs them).
+    Two queries, however many patients, weeks and site time zones: the minutes per patient and
+    local day (each session's date in its own site's zone), summed into ISO weeks here, and the
+    enrollments of the weeks.
     """
     patient_ids = list(dict.fromkeys(patient_ids))
     weeks = sorted(set(weeks))
@@ -165,10 +164,6 @@ def weekly_hours(
         return result
     first, last = _window(weeks)
     wanted = set(weeks)
-    base = _attended(patient_ids, first, last)
-    # order_by() first: the model's ordering would otherwise join the DISTINCT (one row per
-    # attendance instead of one per zone).
-    zones = sorted(set(base.order_by().values_list("session__site__time_zone", flat=True).distinct()))
     by_key: dict[tuple[int, Week], PatientWeek] = {}
 
     def entry(pid: int, week: Week) -> PatientWeek:
@@ -176,34 +171,23 @@ def weekly_hours(
             by_key[(pid, week)] = PatientWeek(patient_id=pid, iso_year=week[0], week=week[1])
         return by_key[(pid, week)]
 
-    for zone_name in zones:
-        tz = zoneinfo.ZoneInfo(zone_name)
-        rows = base.filter(session__site__time_zone=zone_name).annotate(
-            iso_year=ExtractIsoYear("session__starts_at", tzinfo=tz),
-            iso_week=ExtractWeek("session__starts_at", tzinfo=tz),
-            local_day=TruncDate("session__starts_at", tzinfo=tz),
-        )
-        weekly = rows.values("patient_id", "iso_year", "iso_week").annotate(total=Sum("minutes_attended")).order_by()
-        for row in weekly:
-            week = (row["iso_year"], row["iso_week"])
-            if week in wanted:
-                entry(row["patient_id"], week).minutes += row["total"] or 0
-        if not with_days:
-            continue
-        daily = (
-            rows.values("patient_id", "iso_year", "iso_week", "local_day")
-            .annotate(total=Sum("minutes_attended"))
-            .order_by("local_day")
-        )
-        for row in daily:
-            week = (row["iso_year"], row["iso_week"])
-            if week in wanted:
-                day = row["local_day"]
-                if isinstance(day, datetime):  # some backends hand back a datetime at midnight
-                    day = day.date()
-                elif isinstance(day, str):
-                    day = date.fromisoformat(day[:10])
-                entry(row["patient_id"], week).days.append(DayHours(day=day, minutes=row["total"] or 0))
+    daily = (
+        _attended(patient_ids, first, last)
+        .annotate(local_day=LocalDate("session__starts_at", "session__site__time_zone"))
+        .values_list("patient_id", "local_day")
+        .annotate(total=Sum("minutes_attended"))
+        .order_by()
+    )
+    for pid, day, total in daily:
+        if isinstance(day, datetime):  # some backends hand back a datetime at midnight
+            day = day.date()
+        elif isinstance(day, str):
+            day = date.fromisoformat(day[:10])
+        week = week_of(day)
+        if week in wanted:
+            pw = entry(pid, week)
+            pw.minutes += total or 0
+            pw.days.append(DayHours(day=day, minutes=total or 0))
     for (pid, week), (level, age, taper) in _enrollment_facts(patient_ids, weeks).items():
         pw = entry(pid, week)
         pw.level_of_care, pw.age_group, pw.is_taper = level, age or AgeGroup.ADULT, taper

@@ -8,9 +8,24 @@ import pytest
 from patients.models import site_today
 from plans import services
 from plans.models import TriggerReason
-from plans.selectors import RELAPSE_PREVENTION, TREATMENT, plans_due
+from plans.selectors import (
+    RELAPSE_PREVENTION,
+    TREATMENT,
+    episodes_with_plan_status,
+    open_episodes,
+    plan_due_by,
+    plans_due,
+    with_plan_status,
+)
 
-from .helpers import count_queries, make_episode, make_patient, signed_rp_plan, signed_treatment_plan
+from .helpers import (
+    count_queries,
+    fill_treatment_plan,
+    make_episode,
+    make_patient,
+    signed_rp_plan,
+    signed_treatment_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +161,88 @@ def test_it_costs_one_query_for_1_or_20_patients(site, counselor):
     add(19)
     assert count_queries(lambda: plans_due([site.pk], today)) == 1
     assert len(plans_due([site.pk], today)) == 40
+
+
+STATUS_ATTRIBUTES = [
+    f"{prefix}_{name}"
+    for prefix, names in (
+        ("tp", ("signed_on", "signed_at", "unsigned", "trigger_on", "trigger_reason")),
+        ("rp", ("signed_on", "signed_at", "review_date", "unsigned", "trigger_on", "trigger_reason")),
+    )
+    for name in names
+]
+
+
+def test_with_plan_status_reads_what_the_annotations_read(site, counselor, make_staff, settings):
+    """The caseload's three plain reads give every episode the values of the eleven annotated
+    subqueries, in each state a plan goes through, and the same due verdict for any day."""
+    today = site_today(site)
+    supervisor = make_staff("supervisor")
+
+    def episode(days_ago=10):
+        return make_episode(
+            make_patient(site, primary_counselor=counselor), admitted=today - timedelta(days=days_ago), by=counselor
+        )
+
+    episode()  # nothing written yet
+    episode(days_ago=40)  # initial plans overdue
+    signed_treatment_plan(episode(), counselor)
+    with_draft = episode()
+    signed_treatment_plan(with_draft, counselor)
+    services.treatment_plan_start(episode=with_draft, by=counselor)  # v2 being written
+    settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = True
+    awaiting = episode()
+    plan = services.treatment_plan_start(episode=awaiting, by=counselor)
+    fill_treatment_plan(plan, counselor)
+    services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example")
+    settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = False
+    both = episode()
+    signed_treatment_plan(both, counselor)
+    signed_rp_plan(both, counselor)
+    services.rp_plan_start(episode=both, by=counselor)  # a relapse-prevention draft too
+    # A review request before the signatures is answered by them; later ones are open, first one wins.
+    answered = episode()
+    services.plan_review_request(episode=answered, reason=TriggerReason.NEW_DIAGNOSIS, by=counselor)
+    signed_treatment_plan(answered, counselor)
+    signed_rp_plan(answered, counselor)
+    reopened = episode()
+    signed_treatment_plan(reopened, counselor)
+    signed_rp_plan(reopened, counselor)
+    services.plan_review_request(episode=reopened, reason=TriggerReason.HOSPITALISATION, by=counselor)
+    services.plan_review_request(episode=reopened, reason=TriggerReason.NEW_DIAGNOSIS, by=counselor)
+    half = episode()
+    signed_rp_plan(half, counselor)
+    services.plan_review_request(episode=half, reason=TriggerReason.LEVEL_OF_CARE_CHANGE, by=counselor)
+    signed_treatment_plan(half, counselor, supervisor)
+
+    annotated = {e.pk: e for e in episodes_with_plan_status([site.pk])}
+    read = {e.pk: e for e in with_plan_status(open_episodes([site.pk]))}
+    assert annotated.keys() == read.keys() and len(read) == 9
+    for pk, expected in annotated.items():
+        assert {a: getattr(read[pk], a) for a in STATUS_ATTRIBUTES} == {
+            a: getattr(expected, a) for a in STATUS_ATTRIBUTES
+        }, pk
+    assert read[awaiting.pk].tp_unsigned == "awaiting_cosign" and read[with_draft.pk].tp_unsigned == "draft"
+    assert read[reopened.pk].tp_trigger_reason == TriggerReason.HOSPITALISATION
+    assert read[answered.pk].tp_trigger_on is None and read[half.pk].rp_trigger_on is not None
+    for day in (today, today + timedelta(days=29), today + timedelta(days=31), today + timedelta(days=60)):
+        due_ids = {r.episode.pk for r in plans_due([site.pk], day)}
+        assert {pk for pk, e in read.items() if plan_due_by(e, day)} == due_ids, day
+
+
+def test_with_plan_status_costs_three_queries_for_1_or_20_episodes(site, counselor):
+    today = site_today(site)
+
+    def add(n):
+        for _ in range(n):
+            episode = make_episode(make_patient(site), admitted=today - timedelta(days=40), by=counselor)
+            signed_treatment_plan(episode, counselor)
+            services.plan_review_request(episode=episode, reason=TriggerReason.NEW_DIAGNOSIS, by=counselor)
+
+    add(1)
+    episodes = list(open_episodes([site.pk]))
+    assert count_queries(lambda: with_plan_status(episodes)) == 3
+    add(19)
+    episodes = list(open_episodes([site.pk]))
+    assert count_queries(lambda: with_plan_status(episodes)) == 3
+    assert all(e.tp_trigger_reason == TriggerReason.NEW_DIAGNOSIS for e in with_plan_status(episodes))

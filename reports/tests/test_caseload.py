@@ -156,11 +156,11 @@ def test_the_queries_are_the_same_for_one_patient_or_fifty(site, make_staff):
     with CaptureQueriesContext(connection) as fifty:
         rows = list(caseload(site, _window(site), counselor=clinician))
     assert len(rows) == 50
-    # The site's instrument settings (its re-assessment cadence), the episodes with their plan
-    # status, then grouped queries: safety alerts, no-shows, weekly hours (sessions.selectors:
-    # time zones, enrollments; two more per zone with attendance), draft progress notes, draft
-    # group notes, latest administrations.
-    assert len(one) == len(fifty) == 9
+    # The site's instrument settings (its re-assessment cadence), the episodes, their treatment
+    # plans, relapse-prevention plans and review requests, then grouped queries: safety alerts,
+    # no-shows, weekly hours (sessions.selectors: minutes per local day in every zone at once,
+    # enrollments), draft progress notes, draft group notes, latest administrations.
+    assert len(one) == len(fifty) == 12
 
 
 def _enrolled(site, counselor, first, track, start, *, end=None, taper=False) -> Episode:

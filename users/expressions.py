@@ -1,7 +1,7 @@
-"""SQL expressions the report queries share: a timestamp's calendar date in each row's own
-site time zone, and the Monday of a date's ISO week.
+"""SQL expressions over sites' time zones: a timestamp's calendar date in each row's own site
+time zone, and the Monday of a date's ISO week (the reports, the caseload and weekly hours).
 
-Django's ``TruncDate(tzinfo=...)`` takes one fixed zone per query, so a report spanning sites in
+Django's ``TruncDate(tzinfo=...)`` takes one fixed zone per query, so a read spanning sites in
 different zones would need one query per zone. These take the zone from a column instead
 (``site__time_zone``), so one query covers every site whatever its zone:
 
