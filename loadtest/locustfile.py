@@ -25,8 +25,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from locust import HttpUser, between, events, task
-from locust.clients import LocustHttpAdapter
+from geventhttpclient.url import URL
+from locust import FastHttpUser, between, events, task
 from locust.exception import StopUser
 
 ACCOUNTS = json.loads(
@@ -62,22 +62,24 @@ def _signed_in_now(environment) -> None:
         print(f"all {target} users signed in: statistics reset, steady state from here")
 
 
-class SourceAddressAdapter(LocustHttpAdapter):
-    """Connect from a given local address: each simulated user gets its own 127.0.0.N.
+def connect_from(client, host: str, source: str) -> None:
+    """Open this simulated user's connections from ``source`` (its own 127.0.0.N).
 
     allauth limits sign-ins to 30 a minute per client IP (``login: 30/m/ip``, its default); with
     every simulated user on 127.0.0.1 a 50-user ramp would be answered 429. Linux routes all of
     127.0.0.0/8 to loopback, so a distinct source address per user makes each one look like its
-    own workstation, as in a clinic, while the rate limit stays on.
+    own workstation, as in a clinic, while the rate limit stays on. geventhttpclient has no
+    source-address option: its connection pool's socket factory is wrapped to bind first.
     """
+    pool = client.client.clientpool.get_client(URL(host))._connection_pool
+    create = pool._create_tcp_socket
 
-    def __init__(self, source: str, *args, **kwargs):
-        self._source = source
-        super().__init__(None, *args, **kwargs)
+    def bound(*args):
+        sock = create(*args)
+        sock.bind((source, 0))
+        return sock
 
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self._source, 0)
-        super().init_poolmanager(*args, **kwargs)
+    pool._create_tcp_socket = bound
 
 
 class FormParser(HTMLParser):
@@ -161,7 +163,11 @@ def totp_now(secret: str, used: set) -> str:
         time.sleep(30 - time.time() % 30 + 0.2)
 
 
-class ClinicUser(HttpUser):
+class ClinicUser(FastHttpUser):
+    """A member of staff at a workstation. FastHttpUser (geventhttpclient) rather than HttpUser
+    (requests): it costs the load generator a fraction of the CPU per request, and the load
+    generator shares the machine's two cores with the server it measures."""
+
     abstract = True
     role = ""
     wait_time = between(1, 3)
@@ -173,7 +179,7 @@ class ClinicUser(HttpUser):
         host = (self.host or "").split("://")[-1].split(":")[0]
         if host in ("127.0.0.1", "localhost") and os.environ.get("BENCH_SOURCE_IPS", "1") != "0":
             ip = next(_source_ips)
-            self.client.mount("http://", SourceAddressAdapter(f"127.0.{ip // 250}.{ip % 250 + 2}"))
+            connect_from(self.client, self.host, f"127.0.{ip // 250}.{ip % 250 + 2}")
         started = time.monotonic()
         for _attempt in range(3):
             if self.sign_in():
@@ -195,7 +201,7 @@ class ClinicUser(HttpUser):
 
     def sign_in(self) -> bool:
         """Password, then the TOTP code; each step checked so a failure names its step."""
-        self.client.cookies.clear()
+        self.client.cookiejar.clear()
         r = self.client.get("/accounts/login/", name="login [form]")
         with self.csrf_post(
             "/accounts/login/",
