@@ -190,6 +190,10 @@ if IS_POSTGRES and not envbool("DATABASE_JIT", False):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": envurl("CACHE_URL", environ.Env.cache_url_config, "locmemcache://")}
+# On Redis (redis://, rediscache://, rediss://) the cache falls back to this process's memory while
+# Redis is unreachable, so sign-in and break-glass keep working through an outage (iop/cache.py).
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "iop.cache.ResilientRedisCache"
 
 # --- Auth, allauth, MFA -------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
