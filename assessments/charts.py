@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from .instruments import BAND_SETS, BamThresholds, BandSet
-from .models import AssessmentResponse
+from .instruments import BAND_SETS, RULER_TYPES, BamThresholds, BandSet
+from .models import RULER_INSTRUMENT, AssessmentResponse
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 150, 14, 46  # margins; the right one holds threshold labels
@@ -278,16 +278,37 @@ def bam_chart(responses: Sequence[AssessmentResponse], zone) -> Chart:
     )
 
 
+def ruler_chart(responses: Sequence[AssessmentResponse], zone) -> Chart:
+    """Readiness-ruler values (0-10), one series per type of ruler. The ruler has no validated
+    bands (DOMAIN.md 4.10), so there are no threshold lines and no category: a trend only."""
+    return _build(
+        slug="readinessruler",
+        title="Readiness ruler",
+        responses=responses,
+        keys=list(RULER_TYPES.items()),
+        value_of=lambda r, key: r.total if r.ruler_type == key else None,
+        y_max=10,
+        y_step=2,
+        y_label="Rating (0-10)",
+        thresholds=[],
+        zone=zone,
+    )
+
+
 def patient_charts(responses: Sequence[AssessmentResponse], zone) -> list[Chart]:
-    """The PHQ-9, GAD-7 and BAM charts from a patient's responses (any order), oldest first."""
-    by_code: dict[str, list[AssessmentResponse]] = {"PHQ-9": [], "GAD-7": [], "BAM": []}
+    """The PHQ-9, GAD-7 and BAM charts from a patient's responses (any order), oldest first,
+    then the readiness-ruler trend when the patient has ruler responses."""
+    by_code: dict[str, list[AssessmentResponse]] = {"PHQ-9": [], "GAD-7": [], "BAM": [], RULER_INSTRUMENT: []}
     for response in responses:
         if response.instrument in by_code:
             by_code[response.instrument].append(response)
     for rows in by_code.values():
         rows.sort(key=lambda r: (r.administered_at, r.pk))
-    return [
+    charts = [
         total_chart("PHQ-9", by_code["PHQ-9"], zone),
         total_chart("GAD-7", by_code["GAD-7"], zone),
         bam_chart(by_code["BAM"], zone),
     ]
+    if by_code[RULER_INSTRUMENT]:
+        charts.append(ruler_chart(by_code[RULER_INSTRUMENT], zone))
+    return charts

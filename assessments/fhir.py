@@ -18,6 +18,11 @@ def questionnaire_response_resource(response: AssessmentResponse) -> dict:
         {"linkId": f"item_{n}", **({"answer": _answer(v)} if _answer(v) else {})}
         for n, v in enumerate(response.answers or [], start=1)
     ]
+    if response.ruler_type:
+        # The readiness ruler's value means nothing without what was rated (DOMAIN.md 4.10).
+        items.append(
+            {"linkId": "ruler_type", "text": "Type of ruler", "answer": [{"valueString": response.ruler_type}]}
+        )
     if response.total is not None:
         total = response.total
         items.append(

@@ -17,10 +17,12 @@ from .instruments import Instrument
 from .models import (
     NOTE_FIELDS,
     RATING_FIELDS,
+    RULER_INSTRUMENT,
     AnalyteResult,
     Medication,
     Placement,
     ResponseContext,
+    RulerType,
     Specimen,
 )
 
@@ -80,6 +82,16 @@ class InstrumentForm(forms.Form):
             )
         skip_help = SKIP_HELP.get(definition.code, {})
         self.item_fields: list[str] = []
+        if definition.code == RULER_INSTRUMENT:
+            # DOMAIN.md 4.10: the type of ruler is stored with the raw number (checked by the service).
+            self.fields["ruler_type"] = forms.ChoiceField(
+                label="Type of ruler",
+                choices=RulerType.choices,
+                widget=forms.RadioSelect,
+                required=False,
+                help_text="What the patient rated. Values are shown as a trend per type, never as a category.",
+            )
+            self.item_fields.append("ruler_type")
         for item in definition.items:
             name = item.field_name
             choices = [
@@ -91,7 +103,7 @@ class InstrumentForm(forms.Form):
             help_parts = []
             if not item.scored:
                 help_parts.append("Not scored.")
-            if item.optional:
+            if item.optional and name not in skip_help:
                 help_parts.append("Optional.")
             if name in skip_help:
                 help_parts.append(skip_help[name])
@@ -109,6 +121,10 @@ class InstrumentForm(forms.Form):
     @property
     def intro(self) -> str:
         return INTRO.get(self.definition.code, "")
+
+    @property
+    def ruler_type(self) -> str:
+        return self.cleaned_data.get("ruler_type") or ""
 
     def item_bound_fields(self):
         return [self[name] for name in self.item_fields]
@@ -147,11 +163,16 @@ class PlacementForm(forms.ModelForm):
             "actual_level",
             "override_reason",
             "override_note",
+            "recovery_residence",
+            "housing_plan",
         ]
-        widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in [*NOTE_FIELDS, "override_note"]}
+        widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in [*NOTE_FIELDS, "override_note", "housing_plan"]}
         help_texts = {
-            "actual_level": "The level decided. If it differs from the recommendation, give a reason and a note.",
-            "override_reason": "Required when the actual level differs from the recommended level.",
+            "actual_level": (
+                "The level decided. If it differs from the recommendation (or is plain 2.1 while a "
+                "withdrawal step is attached), give a reason and a note."
+            ),
+            "override_reason": "Required when the actual level differs from the recommendation.",
         }
 
     def __init__(self, *args, **kwargs):

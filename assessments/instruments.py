@@ -38,10 +38,13 @@ Decisions where the specification leaves room
 * AUDIT skips are *permissive*: ``None`` is allowed for items 2-8 when item 1 is 0 and for
   items 4-8 when items 2 + 3 are 0, but a fully answered (self-report) sheet is accepted
   too and every provided number is validated and scored. Items 9 and 10 are always asked.
-* C-SSRS and BAM skips are *mandatory*: an answer given for an item the flow says must be
-  skipped (C-SSRS Q3-Q5 after Q2 = No, the Q6 follow-up after Q6 = No, BAM item 5 after
-  item 4 = 0, BAM 7A-7G after item 6 = 0) is rejected, because it means the form that
-  produced it is malformed.
+* C-SSRS and BAM skips are *mandatory*: an item the flow skips (C-SSRS Q3-Q5 after Q2 = No,
+  the Q6 follow-up after Q6 = No, BAM item 5 after item 4 = 0, BAM 7A-7G after item 6 = 0)
+  is left as ``None`` or given its "nothing" answer (No, or 0), which is what a skipped item
+  scores (DOMAIN.md 4.8 "None: all No", 4.9 "score it 0"). A Yes or a non-zero value there
+  contradicts the flow and is rejected, so the clinician corrects it instead of it being
+  silently dropped. The C-SSRS follow-up may also be left off the end of the list when
+  Q6 = No (six answers).
 * PHQ-9 accepts 9 or 10 answers; item 10 (functional difficulty) is validated (0-3 or
   ``None``) but never scored.
 * AUDIT-C: with ``sex="male"``/``"female"`` the band and ``POSITIVE_SCREEN`` use that
@@ -58,10 +61,12 @@ Decisions where the specification leaves room
 * BAM has no total (``total=None``) and no band (``band=""``); its flags come from
   ``BamThresholds`` (default ``"BAM:VA-DEFAULT"``: use >= 1, risk >= 12, protective <= 12).
 * URICA subscale keys are ``precontemplation``, ``contemplation``, ``action`` and
-  ``maintenance`` (means rounded to 2 decimals). The stage is computed from the exact
+  ``maintenance``. Means and readiness are the exact values as floats (DOMAIN.md gives the
+  formula and no rounding; pages round for display). The stage is computed from the exact
   readiness value with ``fractions.Fraction``, so the "exactly halfway goes to the higher
   stage" rule is exact (midpoints 10.15 and 11.8).
-* READINESS-RULER is one 0-10 value: ``total`` is that value, with no band.
+* READINESS-RULER is one 0-10 value: ``total`` is that value, with no band. The type of
+  ruler (``RULER_TYPES``) is not an answer: the service stores it beside the response.
 """
 
 from __future__ import annotations
@@ -328,10 +333,12 @@ class Instrument:
                         code="incomplete",
                     )
                 )
-            elif value is not None and state == SKIPPED:
+            elif value is not None and state == SKIPPED and not _is_nothing(item, value):
+                nothing = "No" if item.yes_no else "0"
                 errors.setdefault(item.field_name, []).append(
                     ValidationError(
-                        f"{item.display}: must be left blank (None) because {reason} (skip logic), got {value!r}.",
+                        f"{item.display}: must be left blank (None) or {nothing} because {reason} "
+                        f"(skip logic), got {value!r}.",
                         code="skip_violation",
                     )
                 )
@@ -422,6 +429,11 @@ def _value_problem(item: Item, value: object) -> ValidationError | None:
             code="not_allowed",
         )
     return None
+
+
+def _is_nothing(item: Item, value: Answer) -> bool:
+    """The answer a skipped item scores: No for a yes/no item, 0 for a numeric one."""
+    return value is False if item.yes_no else value == 0
 
 
 def _normalize_sex(sex: object) -> str | None:
@@ -900,7 +912,11 @@ _CSSRS_TRIAGE = {
 
 
 def _cssrs_skip_logic(values: tuple[Answer, ...]) -> dict[int, SkipRule]:
-    """Q2 = No skips Q3-Q5; Q6 = No skips the "past 3 months" follow-up (mandatory)."""
+    """Q2 = No skips Q3-Q5; Q6 = No skips the "past 3 months" follow-up (mandatory).
+
+    The follow-up is an optional trailing item (it may be left off when Q6 = No), so it is
+    made required explicitly after a Yes to Q6.
+    """
     q2, q6 = values[1], values[5]
     rules: dict[int, SkipRule] = {}
     if q2 is False:
@@ -911,6 +927,8 @@ def _cssrs_skip_logic(values: tuple[Answer, ...]) -> dict[int, SkipRule]:
         rules[6] = (SKIPPED, "item 6 was answered No")
     elif q6 is None:
         rules[6] = (OPTIONAL, "")
+    else:
+        rules[6] = (REQUIRED, "")
     return rules
 
 
@@ -953,11 +971,15 @@ CSSRS = Instrument(
             ("6-recent", "Was that within the past 3 months", YES_NO),
         ],
         yes_no=True,
+        optional=["6-recent"],  # left off when Q6 = No; required after a Yes (skip logic)
     ),
     band_sets=("C-SSRS:SCREENER-TRIAGE",),
     scorer=_score_cssrs,
     skip_logic=_cssrs_skip_logic,
-    description="Answers: [q1, q2, q3, q4, q5, q6, q6_recent]. Use the official wording when administering.",
+    description=(
+        "Answers: [q1, q2, q3, q4, q5, q6, q6_recent] (q6_recent may be left off when q6 is No). "
+        "Use the official wording when administering."
+    ),
 )
 
 # --- BAM --------------------------------------------------------------------------------
@@ -1136,8 +1158,8 @@ def _score_urica(inst: Instrument, values: tuple[Answer, ...], rules: Any, sex: 
     label = next(lbl for code, lbl, _ in URICA_STAGES if code == stage)
     return ScoreResult(
         code=inst.code,
-        total=float(round(readiness, 2)),
-        subscales={name: float(round(mean, 2)) for name, mean in means.items()},
+        total=float(readiness),
+        subscales={name: float(mean) for name, mean in means.items()},
         band=stage,
         band_label=label,
         flags=(),
@@ -1197,6 +1219,14 @@ URICA = Instrument(
 )
 
 # --- Readiness ruler --------------------------------------------------------------------
+
+# The type of ruler, stored with each response (DOMAIN.md 4.10: "Store the raw number and the
+# type of ruler"). Trends are drawn per type, never as a category.
+RULER_TYPES: dict[str, str] = {
+    "importance": "Importance",
+    "confidence": "Confidence",
+    "readiness": "Readiness",
+}
 
 
 def _score_ruler(inst: Instrument, values: tuple[Answer, ...], rules: Any, sex: str | None) -> ScoreResult:

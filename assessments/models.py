@@ -24,7 +24,7 @@ from patients.models import Episode, Patient
 from users.models import Site, TimeStampedModel
 
 from . import placement as rules
-from .instruments import INSTRUMENTS, SAFETY_ALERT, SUICIDE_RISK
+from .instruments import INSTRUMENTS, RULER_TYPES, SAFETY_ALERT, SUICIDE_RISK
 
 
 class NeverDeleted(Exception):
@@ -55,6 +55,10 @@ class ResponseContext(models.TextChoices):
     WEEKLY = "weekly", "Weekly / routine"
     DISCHARGE = "discharge", "Discharge"
     AD_HOC = "ad_hoc", "Ad hoc"
+
+
+RulerType = models.TextChoices("RulerType", [(code, (code, label)) for code, label in RULER_TYPES.items()])
+RULER_INSTRUMENT = "READINESS-RULER"
 
 
 class ResponseStatus(models.TextChoices):
@@ -93,6 +97,13 @@ class AssessmentResponse(TimeStampedModel):
     band_set = models.CharField(max_length=40)
     item_scores = models.JSONField(default=list, blank=True)
     action = models.CharField(max_length=200, blank=True)
+    # Readiness ruler only (DOMAIN.md 4.10: store the raw number and the type of ruler).
+    ruler_type = models.CharField(
+        max_length=12,
+        choices=RulerType.choices,
+        blank=True,
+        help_text="Readiness ruler only: importance, confidence or readiness. Blank for every other instrument.",
+    )
     # C-SSRS high risk: read by placement decision support as imminent danger.
     imminent_danger = models.BooleanField(default=False)
     administered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -282,7 +293,7 @@ ACTUAL_LEVEL_CHOICES = [
 DIMENSION_LABELS = {
     1: "D1 Acute intoxication and/or withdrawal potential",
     2: "D2 Biomedical conditions and complications",
-    3: "D3 Emotional, behavioral or cognitive conditions",
+    3: "D3 Emotional, behavioral, or cognitive conditions and complications",
     4: "D4 Readiness to change",
     5: "D5 Relapse, continued use or continued problem potential",
     6: "D6 Recovery/living environment",
@@ -303,6 +314,8 @@ SIGNED_FIELDS = [
     "edition",
     "override_reason",
     "override_note",
+    "recovery_residence",
+    "housing_plan",
     "signed_by",
     "signed_at",
 ]
@@ -322,8 +335,15 @@ class PlacementQuerySet(NoDeleteQuerySet):
         return self.exclude(status=PlacementStatus.DRAFT)
 
     def discrepant(self) -> PlacementQuerySet:
-        """Decided placements whose actual level differs from the recommended one."""
-        return self.decided().exclude(actual_level=models.F("recommended_level"))
+        """Decided placements whose actual level differs from the recommended one, or that admit
+        to plain IOP while the recommendation attaches a withdrawal step (IOP-RS-1 rule 2)."""
+        return self.decided().filter(
+            ~Q(actual_level=models.F("recommended_level"))
+            | Q(
+                actual_level=rules.PLAIN_IOP,
+                recommendation__withdrawal_step__in=list(rules.WITHDRAWAL_STEP_TO_4TH),
+            )
+        )
 
     def awaiting_cosign(self) -> PlacementQuerySet:
         return self.filter(status=PlacementStatus.AWAITING_COSIGN)
@@ -369,6 +389,14 @@ class Placement(TimeStampedModel):
     edition = models.CharField("ASAM edition", max_length=1, default="3", choices=[("3", "3rd edition (2013)")])
     override_reason = models.CharField(max_length=30, choices=rules.OVERRIDE_REASONS, blank=True)
     override_note = models.TextField(blank=True)
+    # IOP-RS-1 rule 7: "2.1 services plus a recovery residence", an override (CLINICAL_JUDGMENT)
+    # allowed where D6 = 3 is the only reason for a higher level, with its housing plan.
+    recovery_residence = models.BooleanField(
+        "2.1 services plus a recovery residence",
+        default=False,
+        help_text="Only where D6 = 3 is the only reason for a level above 2.1; reason Clinical judgment.",
+    )
+    housing_plan = models.TextField(blank=True, help_text="The recovery residence and housing plan (rule 7).")
     status = models.CharField(max_length=20, choices=PlacementStatus.choices, default=PlacementStatus.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_by = models.ForeignKey(
@@ -406,6 +434,12 @@ class Placement(TimeStampedModel):
                 | Q(actual_level=models.F("recommended_level"))
                 | (~Q(override_reason="") & ~Q(override_note="")),
                 name="placement_override_explained",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(recovery_residence=False)
+                | (Q(actual_level=rules.PLAIN_IOP) & Q(override_reason="CLINICAL_JUDGMENT") & ~Q(housing_plan="")),
+                name="placement_recovery_residence_explained",
             ),
         ]
 
@@ -450,7 +484,13 @@ class Placement(TimeStampedModel):
 
     @property
     def is_override(self) -> bool:
-        return bool(self.actual_level) and self.actual_level != self.recommended_level
+        """The actual level departs from the recommendation: another level, or plain IOP while the
+        recommendation attaches a withdrawal step (IOP-RS-1 rule 2: no plain IOP until D1 <= 1)."""
+        if not self.actual_level:
+            return False
+        return self.actual_level != self.recommended_level or rules.holds_back_plain_iop(
+            self.recommendation or {}, self.actual_level
+        )
 
     def dimension_rows(self) -> list[dict]:
         return [

@@ -8,9 +8,10 @@ rating and may override the result with a reason code from ``OVERRIDE_REASONS``.
 
 The rules, in order
 -------------------
-1. Safety gate: ``imminent_danger`` or D3 = 4 -> Level 4 (4th edition 4.0), ``iop_fit``
-   ``EMERGENCY``, flag ``IMMINENT_DANGER``; nothing else is evaluated, so the withdrawal
-   step is None.
+1. Safety gate: ``imminent_danger`` or D3 = 4 -> result ``EMERGENCY_EVAL`` at Level 4 (4th
+   edition 4.0), ``iop_fit`` ``EMERGENCY``, flags ``EMERGENCY_EVAL`` and ``IMMINENT_DANGER``
+   (D3 = 4 sets the flag, so the output's ``imminent_danger`` is true); nothing else is
+   evaluated, so the withdrawal step is None.
 2. Withdrawal gate from D1: 0-1 none, 2 -> 2-WM (2.7), 3 -> 3.7-WM (3.7), 4 -> 4-WM (4.0).
 3. Floors from D2-D6 (``IOP_RS_1.floors``); the treatment level is the highest floor in
    the order 1 < 2.1 < 2.5 < 3.1 < 3.5 < 3.7 < 4. D4 = 3 or 4 floors at 2.1 only and adds
@@ -18,6 +19,12 @@ The rules, in order
 4. Multidimensional instability: a level of 2.1 with four or more of D2-D6 rated >= 2
    becomes 2.5.
 5. 4th-edition numbering: 1 -> 1.5, 4 -> 4.0, others unchanged.
+6. Clinician override (enforced by the placement services): an actual level other than the
+   recommended one needs a reason code from ``OVERRIDE_REASONS`` and a note; so does plain
+   Level 2.1 while a withdrawal step is attached (``holds_back_plain_iop``, rule 2).
+7. Recovery residence: "2.1 services plus a recovery residence" is an override with reason
+   ``CLINICAL_JUDGMENT`` and a housing plan, allowed only where D6 = 3 is the only reason for a
+   level above 2.1 (``recovery_residence_allowed``); never the recommendation itself.
 
 Decisions where DOMAIN.md leaves room
 -------------------------------------
@@ -81,11 +88,17 @@ OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
     ("PAYER_DECISION", "Payer decision"),
     ("CLINICAL_JUDGMENT", "Clinical judgment"),
     ("WAITLIST", "Waitlist"),
-    ("GEOGRAPHY_TRANSPORT", "Geography/transport"),
+    ("GEOGRAPHY/TRANSPORT", "Geography/transport"),
     ("LEGAL_MANDATE", "Legal mandate"),
     ("OTHER", "Other"),
 )
-"""Reason codes for a clinician override, as Django ``choices`` pairs."""
+"""Reason codes for a clinician override, as Django ``choices`` pairs (DOMAIN.md §3.1 rule 6,
+spelled exactly as published, slash included)."""
+LEGACY_OVERRIDE_REASONS: Mapping[str, str] = MappingProxyType({"GEOGRAPHY_TRANSPORT": "GEOGRAPHY/TRANSPORT"})
+"""Earlier spellings still understood on input, mapped to the DOMAIN.md code."""
+
+EMERGENCY_EVAL = "EMERGENCY_EVAL"
+PLAIN_IOP = "2.1"
 
 
 @dataclass(frozen=True)
@@ -292,7 +305,8 @@ def recommend(
     clean = normalize_ratings(ratings)
 
     if imminent_danger or clean[3] >= rule_set.safety_gate_d3:
-        # D3 = 4 is itself imminent danger (DOMAIN.md §3.1), so both paths carry the flag.
+        # "result = EMERGENCY_EVAL (...; Level 4). Stop." D3 = 4 sets the imminent_danger flag
+        # itself (DOMAIN.md §3.1 inputs), so both paths carry it and report it as set.
         return Recommendation(
             withdrawal_step=None,
             withdrawal_step_4th=None,
@@ -300,10 +314,10 @@ def recommend(
             treatment_level_4th=LEVEL_TO_4TH[LEVELS[-1]],
             iop_fit=EMERGENCY,
             rules_fired=("SAFETY_GATE",),
-            flags=(IMMINENT_DANGER,),
+            flags=(EMERGENCY_EVAL, IMMINENT_DANGER),
             rule_set=rule_set.id,
             ratings=clean,
-            imminent_danger=imminent_danger,
+            imminent_danger=True,
         )
 
     fired: list[str] = []
@@ -351,6 +365,30 @@ def recommend(
         ratings=clean,
         imminent_danger=imminent_danger,
     )
+
+
+def holds_back_plain_iop(recommendation: Mapping[str, Any], actual_level: str) -> bool:
+    """Rule 2: "do not admit to plain IOP until D1 <= 1". True when ``actual_level`` is plain
+    Level 2.1 while the stored recommendation (``Recommendation.to_dict()``) attaches a
+    withdrawal step; deciding it is then an override that needs a reason and a note."""
+    return actual_level == PLAIN_IOP and bool(recommendation.get("withdrawal_step"))
+
+
+def recovery_residence_allowed(
+    ratings: Mapping[Any, Any],
+    imminent_danger: bool = False,
+    *,
+    rule_set: RuleSet = IOP_RS_1,
+) -> bool:
+    """Rule 7: "Where D6 = 3 only", Level 2.1 services plus a recovery residence may be chosen
+    as an override (never the default). True when D6 = 3 and D6 is the only reason the level is
+    above 2.1: with D6 at its 2.1 floor the rule set would recommend plain 2.1 (no safety gate,
+    no withdrawal step, no multidimensional instability)."""
+    clean = normalize_ratings(ratings)
+    if clean[6] != 3:
+        return False
+    without_d6 = recommend({**clean, 6: 2}, imminent_danger, rule_set=rule_set)
+    return without_d6.treatment_level == PLAIN_IOP and without_d6.iop_fit == IOP
 
 
 # --- Decision support: facts that usually map to ratings (the clinician confirms) ------

@@ -28,6 +28,7 @@ from .instruments import IMMINENT_DANGER, SAFETY_ALERT, SUICIDE_RISK, instrument
 from .models import (
     NOTE_FIELDS,
     RATING_FIELDS,
+    RULER_INSTRUMENT,
     SCREENING_INSTRUMENTS,
     AnalyteResult,
     AssessmentResponse,
@@ -39,6 +40,7 @@ from .models import (
     PlacementType,
     ResponseContext,
     ResponseStatus,
+    RulerType,
     Specimen,
     expectation_for,
 )
@@ -131,6 +133,7 @@ def _response_snapshot(response: AssessmentResponse) -> dict[str, Any]:
         "band": response.band,
         "band_set": response.band_set,
         "flags": response.flags,
+        "ruler_type": response.ruler_type,
         "imminent_danger": response.imminent_danger,
         "administered_at": response.administered_at,
         "status": response.status,
@@ -147,8 +150,16 @@ def assessment_record(
     context: str = ResponseContext.AD_HOC,
     administered_at: datetime | None = None,
     episode: Episode | None = None,
+    ruler_type: str = "",
 ) -> AssessmentResponse:
     """Score ``answers`` with ``instruments.score`` and store exactly what it returned.
+
+    The cut-offs are the instrument's default band set unless the ``ASSESSMENT_BAND_SETS``
+    setting (instrument code -> registered band-set id, e.g. ``{"CIWA-Ar":
+    "CIWA-Ar:SULLIVAN-1989"}``) names another (DOMAIN.md 4.3 and 4.6: configurable cut-offs);
+    the id used is stored with the score. AUDIT-C always takes its set from the patient's sex.
+    ``ruler_type`` (importance, confidence or readiness) is required for the readiness ruler
+    and must be blank for every other instrument (DOMAIN.md 4.10).
 
     Guarantees: nothing is saved when ``score`` (or any other check) raises ValidationError,
     whose item keys (``item_9``) the form shows per item. The episode defaults to the
@@ -170,8 +181,9 @@ def assessment_record(
     administered_at = administered_at or now
     if administered_at > now + FUTURE_TOLERANCE:
         raise ValidationError({"administered_at": "The time given is in the future."})
+    ruler_type = _check_ruler_type(code, ruler_type)
     sex = patient.sex_at_birth if patient.sex_at_birth in ("male", "female") else None
-    result = score(code, list(answers), sex=sex)
+    result = score(code, list(answers), configured_band_set(code), sex=sex)
     episode = _check_episode(patient, episode)
     data = result.to_dict()
     flags = list(data["flags"])
@@ -191,6 +203,7 @@ def assessment_record(
         band_set=data["band_set"],
         item_scores=data["item_scores"],
         action=data["action"][:200],
+        ruler_type=ruler_type,
         imminent_danger=IMMINENT_DANGER in flags,
         administered_by=by,
         administered_at=administered_at,
@@ -230,6 +243,26 @@ def assessment_record(
             by=by,
         )
     return response
+
+
+def configured_band_set(code: str) -> str | None:
+    """The band-set id the ``ASSESSMENT_BAND_SETS`` setting chooses for ``code`` (None: the
+    instrument's default). ``score`` refuses an id that does not belong to the instrument."""
+    if code == "AUDIT-C":
+        return None  # chosen by the patient's sex (men >= 4, women >= 3)
+    return (getattr(settings, "ASSESSMENT_BAND_SETS", None) or {}).get(code)
+
+
+def _check_ruler_type(code: str, ruler_type: str | None) -> str:
+    if code == RULER_INSTRUMENT:
+        if ruler_type not in RulerType.values:
+            raise ValidationError(
+                {"ruler_type": "Choose the type of ruler: importance, confidence or readiness (stored with the value)."}
+            )
+        return ruler_type
+    if ruler_type:
+        raise ValidationError({"ruler_type": f"A ruler type applies to the readiness ruler only, not to {code}."})
+    return ""
 
 
 def open_safety_alerts(response: AssessmentResponse):
@@ -325,6 +358,8 @@ PLACEMENT_EDITABLE = [
     "actual_level",
     "override_reason",
     "override_note",
+    "recovery_residence",
+    "housing_plan",
 ]
 
 
@@ -370,9 +405,52 @@ def _apply(placement: Placement, fields: dict[str, Any]) -> None:
     if unknown:
         raise TypeError(f"Unknown placement fields: {', '.join(sorted(unknown))}")
     for name, value in fields.items():
-        if name in NOTE_FIELDS or name == "override_note":
+        if name in NOTE_FIELDS or name in ("override_note", "housing_plan"):
             value = (value or "").strip()
+        elif name == "override_reason":
+            value = rules.LEGACY_OVERRIDE_REASONS.get(value, value or "")
+        elif name == "recovery_residence":
+            value = bool(value)
         setattr(placement, name, value)
+
+
+def _decision_errors(placement: Placement) -> dict[str, str]:
+    """What the decided level still lacks against the stored recommendation (DOMAIN.md §3.1).
+
+    Rule 6: an override (``is_override``: another level, or plain IOP while a withdrawal step is
+    attached, rule 2) needs a reason code and a note. Rule 7: "2.1 services plus a recovery
+    residence" is Level 2.1 with reason ``CLINICAL_JUDGMENT`` and a housing plan, only where
+    D6 = 3 is the only reason for a higher level.
+    """
+    errors: dict[str, str] = {}
+    if placement.is_override:
+        if not placement.override_reason:
+            if rules.holds_back_plain_iop(placement.recommendation, placement.actual_level):
+                errors["override_reason"] = (
+                    f"The recommendation attaches withdrawal management "
+                    f"({placement.recommendation['withdrawal_step']}) and holds back plain IOP until "
+                    "D1 <= 1: choose a reason to admit to Level 2.1 now."
+                )
+            else:
+                errors["override_reason"] = (
+                    f"The actual level ({placement.actual_level}) differs from the recommended level "
+                    f"({placement.recommended_level}): choose a reason."
+                )
+        if not placement.override_note.strip():
+            errors["override_note"] = "Explain the override in a few words."
+    if placement.recovery_residence:
+        if not rules.recovery_residence_allowed(placement.ratings, placement.imminent_danger):
+            errors["recovery_residence"] = (
+                "2.1 services plus a recovery residence is allowed only where D6 = 3 is the only reason "
+                "for a level above 2.1."
+            )
+        if placement.actual_level != rules.PLAIN_IOP:
+            errors["actual_level"] = "With a recovery residence the actual level is 2.1 (IOP services)."
+        if placement.override_reason != "CLINICAL_JUDGMENT":
+            errors["override_reason"] = "A recovery residence is an override with the reason Clinical judgment."
+        if not placement.housing_plan:
+            errors["housing_plan"] = "Link the housing plan for the recovery residence."
+    return errors
 
 
 @transaction.atomic
@@ -455,15 +533,25 @@ def placement_update(*, placement: Placement, by: User, **fields) -> Placement:
 
 @transaction.atomic
 def placement_decide(
-    *, placement: Placement, by: User, actual_level: str, override_reason: str = "", override_note: str = ""
+    *,
+    placement: Placement,
+    by: User,
+    actual_level: str,
+    override_reason: str = "",
+    override_note: str = "",
+    recovery_residence: bool = False,
+    housing_plan: str = "",
 ) -> Placement:
-    """Record the level of care actually decided on a draft (DOMAIN.md §3.1 rule 6).
+    """Record the level of care actually decided on a draft (DOMAIN.md §3.1 rules 6 and 7).
 
     The six ratings must be in (the decision is made against the stored recommendation). An
     actual level that differs from the recommended one is an override: it needs a reason code
     and a note, and under ``PLACEMENT_COSIGN`` it may make the signature await a supervisor.
-    When the levels agree, any earlier override reason and note are cleared. Signing remains a
-    separate step (``placement_sign``).
+    Plain Level 2.1 while the recommendation attaches a withdrawal step is an override too
+    (rule 2). ``recovery_residence`` records "2.1 services plus a recovery residence" (rule 7:
+    CLINICAL_JUDGMENT and a ``housing_plan``, only where D6 = 3 is the only reason for more).
+    When the decision follows the recommendation, any earlier override reason and note are
+    cleared. Signing remains a separate step (``placement_sign``).
     """
     if not has_capability(by, placement.site_id, "clinical.write"):
         raise PermissionDenied
@@ -478,28 +566,31 @@ def placement_decide(
         raise ValidationError(errors)
     before = _placement_snapshot(placement)
     _recompute(placement)
-    override_note = (override_note or "").strip()
-    if actual_level != placement.recommended_level:
-        if override_reason not in {code for code, _ in rules.OVERRIDE_REASONS}:
-            errors["override_reason"] = (
-                f"The actual level ({actual_level}) differs from the recommended level "
-                f"({placement.recommended_level}): choose a reason."
-            )
-        if not override_note:
-            errors["override_note"] = "Explain the override in a few words."
-        if errors:
-            raise ValidationError(errors)
-    else:
-        override_reason, override_note = "", ""
     _apply(
-        placement, {"actual_level": actual_level, "override_reason": override_reason, "override_note": override_note}
+        placement,
+        {
+            "actual_level": actual_level,
+            "override_reason": override_reason,
+            "override_note": override_note,
+            "recovery_residence": recovery_residence,
+            "housing_plan": housing_plan if recovery_residence else "",
+        },
     )
+    if not placement.is_override:
+        placement.override_reason, placement.override_note = "", ""
+    elif placement.override_reason not in {code for code, _ in rules.OVERRIDE_REASONS}:
+        placement.override_reason = ""  # an unknown code is no reason: reported as missing below
+    errors = _decision_errors(placement)
+    if errors:
+        raise ValidationError(errors)
     placement.full_clean()
     placement.save(
         update_fields=[
             "actual_level",
             "override_reason",
             "override_note",
+            "recovery_residence",
+            "housing_plan",
             "recommendation",
             "rule_set",
             "recommended_level",
@@ -563,14 +654,7 @@ def placement_sign(*, placement: Placement, by: User) -> Placement:
     if errors:
         raise ValidationError(errors)
     _recompute(placement)
-    if placement.is_override:
-        if not placement.override_reason:
-            errors["override_reason"] = (
-                f"The actual level ({placement.actual_level}) differs from the recommended level "
-                f"({placement.recommended_level}): choose a reason."
-            )
-        if not placement.override_note.strip():
-            errors["override_note"] = "Explain the override in a few words."
+    errors = _decision_errors(placement)
     if errors:
         raise ValidationError(errors)
     placement.signed_by = by

@@ -168,6 +168,7 @@ def administer(request: HttpRequest, public_id, code: str) -> HttpResponse:
                     by=request.user,
                     context=form.cleaned_data["context"],
                     administered_at=form.cleaned_data.get("administered_at"),
+                    ruler_type=form.ruler_type,
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

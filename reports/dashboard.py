@@ -34,7 +34,8 @@ Definitions (also shown on the page, in ``HELP``):
 - toxicology positivity: specimens collected in the range by ISO week; positive = at least one
   unexpected positive analyte result; rate = positive specimens / specimens;
 - placement discrepancy: placements signed in the range (signed or awaiting co-sign) whose
-  actual level differs from the recommended one, over all such placements;
+  actual level differs from the recommended one, or that admit to plain IOP while the
+  recommendation attaches a withdrawal step, over all such placements;
 - overdue documentation (now, not the range): draft notes whose session ended more than
   ``NOTE_UNSIGNED_ALERT_HOURS`` ago; open episodes with a plan due before today; open episodes
   with a PHQ-9, GAD-7 or BAM re-assessment due before today.
@@ -110,7 +111,8 @@ HELP = {
     "toxicology": "Specimens collected in the range, by ISO week. Positive: at least one unexpected positive "
     "analyte (not explained by an active MOUD/MAUD medication). Rate = positive ÷ specimens.",
     "placements": "Placements signed in the range (signed, or signed and awaiting co-sign) whose actual level "
-    "differs from the recommended level, over all of them.",
+    "differs from the recommended level, or that admit to plain IOP while the recommendation adds a withdrawal "
+    "management step, over all of them.",
     "overdue": "As of now, whatever the range: draft notes whose session ended more than the configured "
     "hours ago; open episodes with a treatment or relapse-prevention plan due before today; open episodes "
     "with a PHQ-9, GAD-7 or BAM re-assessment due before today.",
@@ -529,7 +531,9 @@ def placements(f: Filters) -> dict:
     found = (
         _by_episode(rows, f)
         .order_by()
-        .aggregate(n=Count("pk"), discrepant=Count("pk", filter=~Q(actual_level=F("recommended_level"))))
+        # Discrepant by the placement's own rule (assessments: another level than recommended, or
+        # plain IOP while the recommendation attaches a withdrawal step).
+        .aggregate(n=Count("pk"), discrepant=Count("pk", filter=Q(pk__in=Placement.objects.discrepant().values("pk"))))
     )
     return {**found, "pct": _pct(found["discrepant"], found["n"])}
 

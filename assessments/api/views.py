@@ -52,6 +52,7 @@ from ..models import (
     PlacementType,
     ResponseContext,
     ResponseStatus,
+    RulerType,
 )
 from ..permissions import (
     get_patient_for_clinical,
@@ -118,6 +119,13 @@ class ResponseCreateApi(APIView):
         answers = serializers.ListField(child=AnswerField(), max_length=100)
         context = serializers.ChoiceField(choices=ResponseContext.choices, default=ResponseContext.AD_HOC)
         administered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        ruler_type = serializers.ChoiceField(
+            choices=RulerType.choices,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Readiness ruler only (required there): what the patient rated.",
+        )
 
     @extend_schema(
         tags=TAG, operation_id="assessments_create", request=Input, responses={201: ResponseOutput, **ERRORS_WRITE}
@@ -135,6 +143,7 @@ class ResponseCreateApi(APIView):
             answers=fields["answers"],
             context=fields["context"],
             administered_at=fields["administered_at"],
+            ruler_type=fields["ruler_type"],
             by=request.user,
         )
         return Response(ResponseOutput(response).data, status=status.HTTP_201_CREATED)
@@ -350,18 +359,32 @@ class PlacementUpdateApi(APIView):
         return _placement_response(placement_obj)
 
 
+class _OverrideReasonField(serializers.ChoiceField):
+    """An IOP-RS-1 reason code; an earlier spelling (GEOGRAPHY_TRANSPORT) maps to the current one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = placement.LEGACY_OVERRIDE_REASONS.get(data, data)
+        return super().to_internal_value(data)
+
+
 class PlacementDecideApi(APIView):
     """Record the level actually decided. If it differs from the recommended level it is an
-    override: ``override_reason`` and ``override_note`` are then required (400 naming them).
-    Under ``PLACEMENT_COSIGN`` an override (or every placement) by a signer who is not a
-    supervisor then awaits a supervisor's co-sign once signed."""
+    override: ``override_reason`` and ``override_note`` are then required (400 naming them); so
+    is plain Level 2.1 while the recommendation attaches a withdrawal step (IOP-RS-1 rule 2).
+    ``recovery_residence`` records "2.1 services plus a recovery residence" (rule 7: Level 2.1,
+    reason ``CLINICAL_JUDGMENT`` and a ``housing_plan``, only where D6 = 3 is the only reason for
+    a higher level). Under ``PLACEMENT_COSIGN`` an override (or every placement) by a signer who
+    is not a supervisor then awaits a supervisor's co-sign once signed."""
 
     class Input(serializers.Serializer):
         actual_level = serializers.ChoiceField(choices=ACTUAL_LEVEL_CHOICES)
-        override_reason = serializers.ChoiceField(
+        override_reason = _OverrideReasonField(
             choices=placement.OVERRIDE_REASONS, required=False, allow_blank=True, default=""
         )
         override_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+        recovery_residence = serializers.BooleanField(required=False, default=False)
+        housing_plan = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
     @extend_schema(
         tags=TAG,

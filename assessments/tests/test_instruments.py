@@ -654,9 +654,11 @@ def test_it_triages_the_cssrs_screener_highest_level_first(answers, risk, flags)
 @pytest.mark.parametrize(
     ("answers", "field", "fragment"),
     [
-        ([True, False, False, None, None, False, None], "item_3", "item 2 was answered No"),
+        # A No where the flow skips is what the skip scores (DOMAIN.md 4.8 "None: all No"), so
+        # only a Yes there contradicts the flow (test_domain_audit_instruments.py).
+        ([True, False, True, None, None, False, None], "item_3", "item 2 was answered No"),
         ([True, False, None, None, True, False, None], "item_5", "must be left blank"),
-        ([False, False, None, None, None, False, False], "item_6_recent", "item 6 was answered No"),
+        ([False, True, False, False, False, False, True], "item_6_recent", "item 6 was answered No"),
         ([False, False, None, None, None, False, True], "item_6_recent", "Item 6-recent (answer 7)"),
     ],
 )
@@ -757,10 +759,11 @@ def test_it_accepts_custom_bam_thresholds():
 @pytest.mark.parametrize(
     ("by_number", "field", "fragment"),
     [
-        ({"4": 0, "5": 0}, "item_5", "item 4 is 0"),
+        # 0 on a skipped item is what the skip scores (DOMAIN.md 4.9 "score it 0"): accepted.
+        ({"4": 0, "5": 1}, "item_5", "item 4 is 0"),
         ({"4": 0, "5": 2}, "item_5", "Item 5: must be left blank"),
         ({"6": 0, "7C": 1}, "item_7c", "Item 7C (answer 9): must be left blank"),
-        ({"6": 0, "7G": 0}, "item_7g", "item 6 is 0"),
+        ({"6": 0, "7G": 4}, "item_7g", "item 6 is 0"),
     ],
 )
 def test_it_rejects_bam_answers_the_skip_logic_should_have_skipped(by_number, field, fragment):
@@ -828,14 +831,15 @@ def test_it_scores_urica_readiness_and_nearest_stage(pc, c, a, m, readiness, sta
     }
 
 
-def test_it_rounds_urica_means_and_readiness_to_two_decimals():
+def test_it_keeps_urica_means_and_readiness_exact():
+    # DOMAIN.md 4.10 gives the formula and no rounding: readiness = C + A + M - PC (means).
     answers = urica(1, 4, 4, 4)
     answers[0] = 3  # PC item 1: PC mean 9/7 = 1.2857...
     answers[1] = 5  # C item 2: C mean 29/7 = 4.1428...
     result = score("URICA", answers)
-    assert result.subscales["precontemplation"] == 1.29
-    assert result.subscales["contemplation"] == 4.14
-    assert result.total == round(29 / 7 + 8 - 9 / 7, 2) == 10.86
+    assert result.subscales["precontemplation"] == float(Fraction(9, 7))
+    assert result.subscales["contemplation"] == float(Fraction(29, 7))
+    assert result.total == float(Fraction(29, 7) + 8 - Fraction(9, 7)) == float(Fraction(76, 7))  # 10.857...
     assert result.band == "contemplation"
 
 

@@ -138,7 +138,9 @@ def test_it_sends_imminent_danger_or_d3_of_4_to_emergency_evaluation(given, immi
     assert (result.treatment_level, result.treatment_level_4th) == ("4", "4.0")
     assert (result.withdrawal_step, result.withdrawal_step_4th) == (None, None)
     assert result.rules_fired == ("SAFETY_GATE",)
-    assert result.flags == ("IMMINENT_DANGER",)
+    # DOMAIN.md §3.1 rule 1: "result = EMERGENCY_EVAL"; D3 = 4 sets the imminent_danger flag.
+    assert result.flags == ("EMERGENCY_EVAL", "IMMINENT_DANGER")
+    assert result.imminent_danger is True
 
 
 def test_it_does_not_fire_the_safety_gate_at_d3_of_3():
@@ -386,7 +388,7 @@ def test_it_offers_the_override_reason_codes():
         ("PAYER_DECISION", "Payer decision"),
         ("CLINICAL_JUDGMENT", "Clinical judgment"),
         ("WAITLIST", "Waitlist"),
-        ("GEOGRAPHY_TRANSPORT", "Geography/transport"),
+        ("GEOGRAPHY/TRANSPORT", "Geography/transport"),  # DOMAIN.md §3.1 rule 6 spelling
         ("LEGAL_MANDATE", "Legal mandate"),
         ("OTHER", "Other"),
     )

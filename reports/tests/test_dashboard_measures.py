@@ -116,6 +116,33 @@ def test_placement_discrepancy_rate(world):
     assert dashboard.placements(filters(world)) == {"n": 3, "discrepant": 1, "pct": 33.3}
 
 
+def test_plain_iop_against_a_withdrawal_step_counts_as_a_discrepancy(world):
+    """IOP-RS-1 rule 2: "do not admit to plain IOP until D1 ≤ 1" — admitting to 2.1 while the
+    recommendation is 2.1 with a withdrawal step is an override, and the dashboard counts it."""
+    from datetime import datetime, time
+
+    from assessments.models import Placement, PlacementStatus, PlacementType
+
+    episode = world.episodes["E4"]
+    staff = Placement.objects.decided().first().signed_by
+    Placement.objects.create(
+        patient=episode.patient,
+        episode=episode,
+        site=episode.site,
+        placement_type=PlacementType.INITIAL,
+        recommended_level="2.1",
+        recommendation={"level": "2.1", "withdrawal_step": "2-WM"},
+        actual_level="2.1",
+        status=PlacementStatus.SIGNED,
+        override_reason="CLINICAL_JUDGMENT",
+        override_note="Withdrawal managed by the primary care physician",
+        created_by=staff,
+        signed_by=staff,
+        signed_at=datetime.combine(world.start + timedelta(days=3), time(9), tzinfo=episode.site.zone),
+    )
+    assert dashboard.placements(filters(world)) == {"n": 4, "discrepant": 2, "pct": 50.0}
+
+
 def test_overdue_documentation(world):
     assert [r[1] for r in dashboard.overdue(filters(world)).rows] == [1, 1, 2, 2]
 
