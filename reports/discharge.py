@@ -48,32 +48,39 @@ def attendance_totals(episode: Episode) -> dict | None:
 
 
 def score_changes(episode: Episode) -> list[dict] | None:
-    """First and last total per instrument during the episode, or None without assessments."""
+    """First and last total per instrument during the episode (per type of ruler for the
+    readiness ruler: an importance rating is never compared with a confidence rating), with
+    the dates in the site's calendar; None without assessments."""
     model = _model("assessments", "AssessmentResponse")
     if model is None:
         return None
-    firsts: OrderedDict[str, object] = OrderedDict()
-    lasts: dict[str, object] = {}
+    zone = episode.site.zone
+    firsts: OrderedDict[tuple[str, str], object] = OrderedDict()
+    lasts: dict[tuple[str, str], object] = {}
+    counts: dict[tuple[str, str], int] = {}
     rows = list(
         model.objects.filter(episode=episode, total__isnull=False)
         .order_by("administered_at", "id")
-        .only("instrument", "total", "administered_at")
+        .only("instrument", "ruler_type", "total", "administered_at")
     )
     for row in rows:
-        firsts.setdefault(row.instrument, row)
-        lasts[row.instrument] = row
+        key = (row.instrument, row.ruler_type or "")
+        firsts.setdefault(key, row)
+        lasts[key] = row
+        counts[key] = counts.get(key, 0) + 1
     changes = []
-    for instrument, first in firsts.items():
-        last = lasts[instrument]
+    for key, first in firsts.items():
+        last = lasts[key]
+        instrument, ruler_type = key
         changes.append(
             {
-                "instrument": instrument,
+                "instrument": f"{instrument} ({ruler_type})" if ruler_type else instrument,
                 "first": first.total,
-                "first_on": first.administered_at.date(),
+                "first_on": first.administered_at.astimezone(zone).date(),
                 "last": last.total,
-                "last_on": last.administered_at.date(),
+                "last_on": last.administered_at.astimezone(zone).date(),
                 "change": last.total - first.total,
-                "count": sum(1 for r in rows if r.instrument == instrument),
+                "count": counts[key],
             }
         )
     return changes

@@ -78,6 +78,37 @@ def test_first_and_last_phq9(episode, counselor):
     assert (phq9["instrument"], phq9["first"], phq9["last"], phq9["change"], phq9["count"]) == ("PHQ-9", 18, 7, -11, 3)
 
 
+def test_readiness_rulers_are_compared_within_their_type_on_the_sites_calendar(episode, counselor):
+    """An importance rating is never compared with a confidence rating; an evening rating in a
+    US zone is dated on the site's day, not the next day in UTC."""
+    from datetime import datetime, time
+
+    from assessments.models import AssessmentResponse
+
+    zone = episode.site.zone
+    first_day = episode.admission_date + timedelta(days=1)
+    for n, (ruler_type, total) in enumerate(
+        [("importance", 5), ("confidence", 3), ("importance", 9), ("confidence", 4)]
+    ):
+        AssessmentResponse.objects.create(
+            patient=episode.patient,
+            episode=episode,
+            site=episode.site,
+            instrument="READINESS-RULER",
+            ruler_type=ruler_type,
+            answers=[total],
+            total=total,
+            band_set="",
+            administered_by=counselor,
+            administered_at=datetime.combine(first_day + timedelta(days=7 * n), time(21, 30), tzinfo=zone),
+        )
+    scores = {s["instrument"]: s for s in discharge_summary_draft(episode)["scores"]}
+    importance, confidence = scores["READINESS-RULER (importance)"], scores["READINESS-RULER (confidence)"]
+    assert (importance["first"], importance["last"], importance["change"], importance["count"]) == (5, 9, 4, 2)
+    assert (confidence["first"], confidence["last"], confidence["change"], confidence["count"]) == (3, 4, 1, 2)
+    assert importance["first_on"] == first_day and confidence["last_on"] == first_day + timedelta(days=21)
+
+
 def test_the_discharge_page_drafts_signs_and_schedules_follow_ups(client_as, episode, counselor):
     client = client_as(user=counselor)
     url = reverse("reports:discharge", args=[episode.patient.public_id, episode.public_id])
