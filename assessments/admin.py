@@ -55,22 +55,22 @@ class PlacementAdmin(ReadOnlyAdmin):
 
 @admin.register(Specimen)
 class SpecimenAdmin(ReadOnlyAdmin):
-    list_display = ["collected_at", "site", "specimen_type", "validity", "reviewed_at"]
-    list_filter = ["specimen_type", "validity", "site"]
+    list_display = ["collected_at", "site", "specimen_type", "observed", "forensic", "validity", "reviewed_at"]
+    list_filter = ["specimen_type", "validity", "forensic", "site"]
 
 
 @admin.register(AnalyteResult)
 class AnalyteResultAdmin(ReadOnlyAdmin):
     raw_id_fields = ["specimen"]
     site_path = "specimen__site"
-    list_display = ["specimen", "analyte", "method", "result", "expectation"]
+    list_display = ["specimen", "analyte", "method", "result", "cutoff", "expectation"]
     list_filter = ["analyte", "result", "expectation"]
 
 
 @admin.register(Medication)
 class MedicationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "site", "medication_class", "start_date", "stop_date"]
-    list_filter = ["medication_class", "site"]
+    list_display = ["name", "site", "medication_class", "agent", "start_date", "stop_date"]
+    list_filter = ["medication_class", "agent", "site"]
 
 
 FIXED_BY_THE_INSTRUMENT = (

@@ -19,7 +19,9 @@ from .models import (
     RATING_FIELDS,
     RULER_INSTRUMENT,
     AnalyteResult,
+    Formulation,
     Medication,
+    NaloxoneSupply,
     Placement,
     ResponseContext,
     RulerType,
@@ -196,11 +198,14 @@ class MedicationForm(forms.ModelForm):
             "name",
             "medication_class",
             "agent",
+            "formulation",
             "dose",
             "start_date",
             "stop_date",
             "prescriber",
             "prescriber_name",
+            "otp_name",
+            "dispensed_or_prescribed",
             "notes",
         ]
         widgets = {
@@ -215,6 +220,12 @@ class MedicationForm(forms.ModelForm):
             prescribers if prescribers is not None else self.fields["prescriber"].queryset.none()
         )
         self.fields["prescriber"].label = "Prescriber on staff"
+        self.fields["prescriber"].help_text = (
+            "A prescriber on staff, or else an external prescriber's name below (exactly one). "
+            "Methadone MOUD is dosed by an OTP: name the OTP instead."
+        )
+        self.fields["formulation"].choices = [("", "Not recorded"), *Formulation.choices]
+        self.fields["dispensed_or_prescribed"].choices = [("", "Not naloxone"), *NaloxoneSupply.choices]
 
 
 class SpecimenForm(forms.ModelForm):
@@ -224,6 +235,8 @@ class SpecimenForm(forms.ModelForm):
             "specimen_type",
             "collected_at",
             "observed",
+            "forensic",
+            "chain_of_custody_id",
             "creatinine",
             "specific_gravity",
             "ph",

@@ -515,15 +515,136 @@ class MedicationClass(models.TextChoices):
 
 
 class Agent(models.TextChoices):
-    """The active agent, so toxicology can tell which analytes a medication explains."""
+    """The active agent, so toxicology can tell which analytes a medication explains.
+
+    The MOUD/MAUD agents and naloxone (DOMAIN.md §9), then the prescribed drugs a drug test
+    commonly finds (benzodiazepines, barbiturates, stimulants, opioid analgesics, dronabinol),
+    recorded with the class "Other". "Other" itself is any drug named only in ``name``: it
+    explains no analyte."""
 
     BUPRENORPHINE = "buprenorphine", "Buprenorphine (incl. buprenorphine/naloxone)"
     METHADONE = "methadone", "Methadone"
-    NALTREXONE = "naltrexone", "Naltrexone (oral or extended-release)"
+    NALTREXONE = "naltrexone", "Naltrexone"
     ACAMPROSATE = "acamprosate", "Acamprosate"
     DISULFIRAM = "disulfiram", "Disulfiram"
     NALOXONE = "naloxone", "Naloxone"
+    ALPRAZOLAM = "alprazolam", "Alprazolam"
+    CHLORDIAZEPOXIDE = "chlordiazepoxide", "Chlordiazepoxide"
+    CLONAZEPAM = "clonazepam", "Clonazepam"
+    DIAZEPAM = "diazepam", "Diazepam"
+    LORAZEPAM = "lorazepam", "Lorazepam"
+    OXAZEPAM = "oxazepam", "Oxazepam"
+    TEMAZEPAM = "temazepam", "Temazepam"
+    BUTALBITAL = "butalbital", "Butalbital"
+    PHENOBARBITAL = "phenobarbital", "Phenobarbital"
+    AMPHETAMINE = "amphetamine", "Amphetamine (mixed salts, dextroamphetamine, lisdexamfetamine)"
+    METHAMPHETAMINE = "methamphetamine", "Methamphetamine"
+    METHYLPHENIDATE = "methylphenidate", "Methylphenidate"
+    CODEINE = "codeine", "Codeine"
+    FENTANYL = "fentanyl", "Fentanyl"
+    HYDROCODONE = "hydrocodone", "Hydrocodone"
+    HYDROMORPHONE = "hydromorphone", "Hydromorphone"
+    MORPHINE = "morphine", "Morphine"
+    OXYCODONE = "oxycodone", "Oxycodone"
+    OXYMORPHONE = "oxymorphone", "Oxymorphone"
+    TAPENTADOL = "tapentadol", "Tapentadol"
+    TRAMADOL = "tramadol", "Tramadol"
+    DRONABINOL = "dronabinol", "Dronabinol"
     OTHER = "other", "Other"
+
+
+def _agent_group(label: str, *agents: Agent) -> tuple[str, list[tuple[str, str]]]:
+    return label, [(agent.value, agent.label) for agent in agents]
+
+
+# The agent list as the form shows it: grouped, MOUD/MAUD first.
+AGENT_CHOICES = [
+    _agent_group(
+        "MOUD, MAUD and naloxone",
+        Agent.BUPRENORPHINE,
+        Agent.METHADONE,
+        Agent.NALTREXONE,
+        Agent.ACAMPROSATE,
+        Agent.DISULFIRAM,
+        Agent.NALOXONE,
+    ),
+    _agent_group(
+        "Benzodiazepines",
+        Agent.ALPRAZOLAM,
+        Agent.CHLORDIAZEPOXIDE,
+        Agent.CLONAZEPAM,
+        Agent.DIAZEPAM,
+        Agent.LORAZEPAM,
+        Agent.OXAZEPAM,
+        Agent.TEMAZEPAM,
+    ),
+    _agent_group("Barbiturates", Agent.BUTALBITAL, Agent.PHENOBARBITAL),
+    _agent_group("Stimulants", Agent.AMPHETAMINE, Agent.METHAMPHETAMINE, Agent.METHYLPHENIDATE),
+    _agent_group(
+        "Opioid analgesics",
+        Agent.CODEINE,
+        Agent.FENTANYL,
+        Agent.HYDROCODONE,
+        Agent.HYDROMORPHONE,
+        Agent.MORPHINE,
+        Agent.OXYCODONE,
+        Agent.OXYMORPHONE,
+        Agent.TAPENTADOL,
+        Agent.TRAMADOL,
+    ),
+    _agent_group("Cannabinoids", Agent.DRONABINOL),
+    (Agent.OTHER.value, Agent.OTHER.label),
+]
+
+# DOMAIN.md §9: "Record MOUD status: buprenorphine, methadone via an OTP, extended-release
+# naltrexone. Record the MAUD (acamprosate, naltrexone, disulfiram). Record naloxone dispensed or
+# prescribed." The class "Other" takes any agent but naloxone (naloxone is its own class).
+CLASS_AGENTS: dict[str, frozenset[str]] = {
+    MedicationClass.MOUD: frozenset({Agent.BUPRENORPHINE, Agent.METHADONE, Agent.NALTREXONE}),
+    MedicationClass.MAUD: frozenset({Agent.ACAMPROSATE, Agent.NALTREXONE, Agent.DISULFIRAM}),
+    MedicationClass.NALOXONE: frozenset({Agent.NALOXONE}),
+}
+CLASS_AGENT_RULES = {
+    MedicationClass.MOUD: "MOUD is buprenorphine, methadone (via an opioid treatment program) or "
+    "extended-release naltrexone",
+    MedicationClass.MAUD: "MAUD is acamprosate, naltrexone or disulfiram",
+    MedicationClass.NALOXONE: "naloxone is recorded with the agent Naloxone",
+}
+
+
+class Formulation(models.TextChoices):
+    ORAL = "oral", "Oral (tablet, capsule or liquid)"
+    SUBLINGUAL = "sublingual", "Sublingual or buccal"
+    EXTENDED_RELEASE = "extended_release", "Extended-release injection or implant"
+    INJECTION = "injection", "Injection (immediate-release)"
+    NASAL = "nasal", "Nasal spray"
+    TRANSDERMAL = "transdermal", "Transdermal patch"
+    OTHER = "other", "Other"
+
+
+class NaloxoneSupply(models.TextChoices):
+    DISPENSED = "dispensed", "Dispensed (handed to the patient by the program)"
+    PRESCRIBED = "prescribed", "Prescribed"
+
+
+# Each rule once, worded for the clinician; clean() names the field, the constraint repeats it
+# for the database.
+MOUD_NALTREXONE_RULE = (
+    "Naltrexone for opioid use disorder is extended-release naltrexone: choose the formulation "
+    "“Extended-release injection or implant” (oral naltrexone is recorded as MAUD or Other)."
+)
+METHADONE_OTP_RULE = (
+    "Methadone for opioid use disorder is dispensed only by an opioid treatment program (OTP): "
+    "give the OTP's name, not a prescriber on staff."
+)
+OTP_ONLY_MOUD_RULE = "Only MOUD is dosed by an opioid treatment program: leave the OTP empty for this class."
+PRESCRIBER_RULE = "Give the prescriber: choose a prescriber on staff, or type the external prescriber's name."
+ONE_PRESCRIBER_RULE = "Give either a prescriber on staff or an external name, not both."
+NALOXONE_SUPPLY_RULE = "Say whether the naloxone was dispensed by the program or prescribed."
+SUPPLY_ONLY_NALOXONE_RULE = "Dispensed or prescribed is recorded for naloxone only: leave it empty for this class."
+NALOXONE_CLASS_RULE = "Record naloxone with the class “Naloxone”, so dispensed or prescribed is recorded."
+
+_METHADONE_MOUD = Q(medication_class=MedicationClass.MOUD, agent=Agent.METHADONE)
 
 
 class MedicationQuerySet(NoDeleteQuerySet):
@@ -532,14 +653,34 @@ class MedicationQuerySet(NoDeleteQuerySet):
 
 
 class Medication(TimeStampedModel):
-    """One medication on the patient's list. The IOP usually coordinates rather than prescribes."""
+    """One medication on the patient's list. The IOP usually coordinates rather than prescribes.
+
+    The model refuses what DOMAIN.md §9 rules out: an agent outside its class (MOUD:
+    buprenorphine, methadone, extended-release naltrexone; MAUD: acamprosate, naltrexone,
+    disulfiram; naloxone: naloxone), a medication without its prescriber (exactly one of a
+    prescriber on staff or an external name), methadone MOUD other than through an OTP, and
+    naloxone without "dispensed or prescribed".
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="medications")
     name = models.CharField(max_length=120, help_text="As prescribed, e.g. 'Buprenorphine/naloxone 8/2 mg film'.")
     medication_class = models.CharField("Class", max_length=10, choices=MedicationClass.choices)
-    agent = models.CharField(max_length=20, choices=Agent.choices, default=Agent.OTHER)
+    agent = models.CharField(
+        max_length=20,
+        choices=AGENT_CHOICES,
+        default=Agent.OTHER,
+        help_text="MOUD: buprenorphine, methadone or extended-release naltrexone. MAUD: acamprosate, naltrexone "
+        "or disulfiram. For any other medication choose its agent if listed (drug tests are checked against "
+        "the whole list), else Other.",
+    )
+    formulation = models.CharField(
+        max_length=16,
+        choices=Formulation.choices,
+        blank=True,
+        help_text="Naltrexone for opioid use disorder must be the extended-release injection.",
+    )
     dose = models.CharField(max_length=120, blank=True, help_text="Free text, e.g. '16 mg daily'.")
     start_date = models.DateField()
     stop_date = models.DateField(null=True, blank=True)
@@ -552,6 +693,20 @@ class Medication(TimeStampedModel):
         help_text="A prescriber on staff; otherwise give the external prescriber's name.",
     )
     prescriber_name = models.CharField("External prescriber", max_length=120, blank=True)
+    otp_name = models.CharField(
+        "Opioid treatment program (OTP)",
+        max_length=120,
+        blank=True,
+        help_text="Required for methadone MOUD: the OTP that doses the patient (its prescriber, if known, "
+        "goes in External prescriber).",
+    )
+    dispensed_or_prescribed = models.CharField(
+        "Naloxone dispensed or prescribed",
+        max_length=10,
+        choices=NaloxoneSupply.choices,
+        blank=True,
+        help_text="Naloxone only (required): handed to the patient by the program, or prescribed.",
+    )
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
@@ -563,6 +718,54 @@ class Medication(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(stop_date__isnull=True) | Q(stop_date__gte=models.F("start_date")),
                 name="medication_stop_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=(Q(medication_class=MedicationClass.OTHER) & ~Q(agent=Agent.NALOXONE))
+                | Q(
+                    medication_class=MedicationClass.MOUD,
+                    agent__in=sorted(CLASS_AGENTS[MedicationClass.MOUD]),
+                )
+                | Q(
+                    medication_class=MedicationClass.MAUD,
+                    agent__in=sorted(CLASS_AGENTS[MedicationClass.MAUD]),
+                )
+                | Q(medication_class=MedicationClass.NALOXONE, agent=Agent.NALOXONE),
+                name="medication_agent_in_class",
+                violation_error_message="The agent does not belong to the class: "
+                + "; ".join(CLASS_AGENT_RULES.values())
+                + ".",
+            ),
+            models.CheckConstraint(
+                condition=~Q(medication_class=MedicationClass.MOUD, agent=Agent.NALTREXONE)
+                | Q(formulation=Formulation.EXTENDED_RELEASE),
+                name="medication_moud_naltrexone_extended_release",
+                violation_error_message=MOUD_NALTREXONE_RULE,
+            ),
+            models.CheckConstraint(
+                condition=~_METHADONE_MOUD | (~Q(otp_name="") & Q(prescriber__isnull=True)),
+                name="medication_methadone_moud_via_otp",
+                violation_error_message=METHADONE_OTP_RULE,
+            ),
+            models.CheckConstraint(
+                condition=Q(medication_class=MedicationClass.MOUD) | Q(otp_name=""),
+                name="medication_otp_only_for_moud",
+                violation_error_message=OTP_ONLY_MOUD_RULE,
+            ),
+            models.CheckConstraint(
+                condition=Q(prescriber__isnull=True) | Q(prescriber_name=""),
+                name="medication_one_prescriber",
+                violation_error_message=ONE_PRESCRIBER_RULE,
+            ),
+            models.CheckConstraint(
+                condition=_METHADONE_MOUD | Q(prescriber__isnull=False) | ~Q(prescriber_name=""),
+                name="medication_has_prescriber",
+                violation_error_message=PRESCRIBER_RULE,
+            ),
+            models.CheckConstraint(
+                condition=(Q(medication_class=MedicationClass.NALOXONE) & ~Q(dispensed_or_prescribed=""))
+                | (~Q(medication_class=MedicationClass.NALOXONE) & Q(dispensed_or_prescribed="")),
+                name="medication_naloxone_dispensed_or_prescribed",
+                violation_error_message=NALOXONE_SUPPLY_RULE,
             ),
         ]
 
@@ -582,20 +785,65 @@ class Medication(TimeStampedModel):
         return self.active_on(site_today(self.site))
 
     @property
+    def is_methadone_moud(self) -> bool:
+        return self.medication_class == MedicationClass.MOUD and self.agent == Agent.METHADONE
+
+    @property
     def prescriber_display(self) -> str:
-        return str(self.prescriber) if self.prescriber_id else self.prescriber_name
+        who = str(self.prescriber) if self.prescriber_id else self.prescriber_name
+        return ", ".join(part for part in (f"OTP: {self.otp_name}" if self.otp_name else "", who) if part)
 
     def clean(self) -> None:
         super().clean()
+        for name in ("prescriber_name", "otp_name"):
+            setattr(self, name, (getattr(self, name) or "").strip())
         errors: dict[str, str] = {}
         if self.stop_date and self.start_date and self.stop_date < self.start_date:
             errors["stop_date"] = "The stop date cannot be before the start date."
-        if self.medication_class in (MedicationClass.MOUD, MedicationClass.MAUD) and self.agent == Agent.OTHER:
-            errors["agent"] = "Choose the agent for MOUD/MAUD, so drug-test results can be checked against it."
-        if self.prescriber_id and self.prescriber_name:
-            errors["prescriber_name"] = "Give either a prescriber on staff or an external name, not both."
+        errors.update(self._agent_errors())
+        errors.update(self._prescriber_errors())
+        if self.medication_class == MedicationClass.NALOXONE and not self.dispensed_or_prescribed:
+            errors["dispensed_or_prescribed"] = NALOXONE_SUPPLY_RULE
+        elif self.medication_class != MedicationClass.NALOXONE and self.dispensed_or_prescribed:
+            errors["dispensed_or_prescribed"] = SUPPLY_ONLY_NALOXONE_RULE
         if errors:
             raise ValidationError(errors)
+
+    def _agent_errors(self) -> dict[str, str]:
+        klass, agent = self.medication_class, self.agent
+        if klass in (MedicationClass.MOUD, MedicationClass.MAUD) and agent == Agent.OTHER:
+            return {"agent": "Choose the agent for MOUD/MAUD, so drug-test results can be checked against it."}
+        if klass == MedicationClass.NALOXONE and agent == Agent.OTHER:
+            return {"agent": "Choose the agent Naloxone: naloxone is recorded with the agent Naloxone."}
+        if klass in CLASS_AGENTS and agent not in CLASS_AGENTS[klass]:
+            agent_label = dict(Agent.choices).get(agent, agent)
+            return {"agent": f"{agent_label} is not {MedicationClass(klass).label}: {CLASS_AGENT_RULES[klass]}."}
+        if klass == MedicationClass.OTHER and agent == Agent.NALOXONE:
+            return {"agent": NALOXONE_CLASS_RULE}
+        if (
+            klass == MedicationClass.MOUD
+            and agent == Agent.NALTREXONE
+            and self.formulation != Formulation.EXTENDED_RELEASE
+        ):
+            # Both fields: the pair is what is wrong, and either may be the one to change.
+            return {"agent": MOUD_NALTREXONE_RULE, "formulation": MOUD_NALTREXONE_RULE}
+        return {}
+
+    def _prescriber_errors(self) -> dict[str, str]:
+        if self.is_methadone_moud:
+            errors = {}
+            if self.prescriber_id:
+                errors["prescriber"] = METHADONE_OTP_RULE
+            if not self.otp_name:
+                errors["otp_name"] = METHADONE_OTP_RULE
+            return errors
+        if self.otp_name and self.medication_class != MedicationClass.MOUD:
+            return {"otp_name": OTP_ONLY_MOUD_RULE}
+        if self.prescriber_id and self.prescriber_name:
+            return {"prescriber_name": ONE_PRESCRIBER_RULE}
+        if not self.prescriber_id and not self.prescriber_name:
+            return {"prescriber": PRESCRIBER_RULE}
+        return {}
 
 
 # --- Toxicology -------------------------------------------------------------------------------
@@ -663,6 +911,12 @@ def specimen_validity(
     return Validity.VALID
 
 
+FORENSIC_RULE = "A forensic collection needs its chain of custody: give the chain-of-custody form number."
+CUSTODY_ONLY_FORENSIC_RULE = (
+    "A chain-of-custody form belongs to a forensic collection: tick “Forensic collection”, or leave it empty."
+)
+
+
 class Specimen(TimeStampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="specimens")
@@ -672,6 +926,19 @@ class Specimen(TimeStampedModel):
     collected_at = models.DateTimeField()
     collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     observed = models.BooleanField("Collection observed", default=False)
+    # DOMAIN.md §8: "Record whether the collection was observed, and chain of custody if forensic."
+    forensic = models.BooleanField(
+        "Forensic collection",
+        default=False,
+        help_text="Collected for a legal purpose (court, probation, employer): needs a chain-of-custody form.",
+    )
+    chain_of_custody_id = models.CharField(
+        "Chain-of-custody form number",
+        max_length=40,
+        blank=True,
+        help_text="Forensic collections only (required): the number of the custody and control form that "
+        "travels with the specimen.",
+    )
     creatinine = models.DecimalField(
         "Creatinine (mg/dL)", max_digits=6, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -707,9 +974,25 @@ class Specimen(TimeStampedModel):
 
     class Meta:
         ordering = ["-collected_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(forensic=True) & ~Q(chain_of_custody_id=""))
+                | (Q(forensic=False) & Q(chain_of_custody_id="")),
+                name="specimen_forensic_has_chain_of_custody",
+                violation_error_message=FORENSIC_RULE,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_specimen_type_display()} specimen, {self.collected_at:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        super().clean()
+        self.chain_of_custody_id = (self.chain_of_custody_id or "").strip()
+        if self.forensic and not self.chain_of_custody_id:
+            raise ValidationError({"chain_of_custody_id": FORENSIC_RULE})
+        if self.chain_of_custody_id and not self.forensic:
+            raise ValidationError({"chain_of_custody_id": CUSTODY_ONLY_FORENSIC_RULE})
 
     def delete(self, *args, **kwargs):
         raise NeverDeleted("Specimens are never removed.")
@@ -773,6 +1056,13 @@ class Result(models.TextChoices):
 
 
 POSITIVE_RESULTS = frozenset({Result.PRESUMPTIVE_POSITIVE, Result.CONFIRMED_POSITIVE})
+# Results read against a cut-off (DOMAIN.md §8: "Store the cut-off with each result"); an
+# invalid or untested analyte has none.
+CUTOFF_RESULTS = frozenset({Result.NEGATIVE, *POSITIVE_RESULTS})
+CUTOFF_RULE = (
+    "Give the cut-off: a negative or positive result is read against its cut-off concentration, "
+    "which is stored with the result."
+)
 
 
 class Expectation(models.TextChoices):
@@ -781,28 +1071,85 @@ class Expectation(models.TextChoices):
     NOT_APPLICABLE = "n/a", "Not applicable"
 
 
-# Analytes a medication explains (positive expected; negative unexpected while it is taken).
+_BENZODIAZEPINE = frozenset({Analyte.BENZODIAZEPINES})
+_BARBITURATE = frozenset({Analyte.BARBITURATES})
+_OPIATE_SCREEN = frozenset({Analyte.OPIATES})
+_OXYCODONE = frozenset({Analyte.OXYCODONE, Analyte.OPIATES})
+
+# Analytes a medication on the list explains: a positive for one of them is expected. Checked
+# against every active medication, whatever its class (DOMAIN.md §8: "checked against the
+# medication list"), so buprenorphine prescribed for pain explains buprenorphine as MOUD does.
+# Agents absent here (acamprosate, disulfiram, naloxone, methylphenidate, tapentadol, Other)
+# explain nothing on the panel.
 EXPECTED_ANALYTES: dict[str, frozenset[str]] = {
     Agent.BUPRENORPHINE: frozenset({Analyte.BUPRENORPHINE, Analyte.NORBUPRENORPHINE}),
     Agent.METHADONE: frozenset({Analyte.METHADONE, Analyte.EDDP}),
     Agent.NALTREXONE: frozenset({Analyte.NALTREXONE, Analyte.NALTREXOL}),
+    Agent.ALPRAZOLAM: _BENZODIAZEPINE,
+    Agent.CHLORDIAZEPOXIDE: _BENZODIAZEPINE,
+    Agent.CLONAZEPAM: _BENZODIAZEPINE,
+    Agent.DIAZEPAM: _BENZODIAZEPINE,
+    Agent.LORAZEPAM: _BENZODIAZEPINE,
+    Agent.OXAZEPAM: _BENZODIAZEPINE,
+    Agent.TEMAZEPAM: _BENZODIAZEPINE,
+    Agent.BUTALBITAL: _BARBITURATE,
+    Agent.PHENOBARBITAL: _BARBITURATE,
+    Agent.AMPHETAMINE: frozenset({Analyte.AMPHETAMINE}),
+    # Methamphetamine is metabolised to amphetamine.
+    Agent.METHAMPHETAMINE: frozenset({Analyte.METHAMPHETAMINE, Analyte.AMPHETAMINE}),
+    # Codeine is metabolised to morphine; hydrocodone to hydromorphone: all read by the opiate screen.
+    Agent.CODEINE: _OPIATE_SCREEN,
+    Agent.MORPHINE: _OPIATE_SCREEN,
+    Agent.HYDROCODONE: _OPIATE_SCREEN,
+    Agent.HYDROMORPHONE: _OPIATE_SCREEN,
+    # Oxycodone and oxymorphone have their own assay; high concentrations also cross-react with
+    # the opiate screen.
+    Agent.OXYCODONE: _OXYCODONE,
+    Agent.OXYMORPHONE: _OXYCODONE,
+    Agent.FENTANYL: frozenset({Analyte.FENTANYL, Analyte.NORFENTANYL}),
+    Agent.TRAMADOL: frozenset({Analyte.TRAMADOL}),
+    Agent.DRONABINOL: frozenset({Analyte.THC}),
+}
+# Of those, the analytes a test often misses while the medication is taken (poor immunoassay
+# cross-reactivity), so a negative for them is not called unexpected.
+OFTEN_MISSED: dict[str, frozenset[str]] = {
+    Agent.CLONAZEPAM: _BENZODIAZEPINE,
+    Agent.LORAZEPAM: _BENZODIAZEPINE,
+    Agent.HYDROCODONE: _OPIATE_SCREEN,
+    Agent.HYDROMORPHONE: _OPIATE_SCREEN,
+    Agent.OXYCODONE: _OPIATE_SCREEN,
+    Agent.OXYMORPHONE: _OPIATE_SCREEN,
 }
 
 
+def explained_analytes(agents: set[str] | frozenset[str]) -> set[str]:
+    """Analytes the given agents explain: a positive for any of them is expected."""
+    return set().union(*(EXPECTED_ANALYTES.get(agent, frozenset()) for agent in agents))
+
+
+def expected_present_analytes(agents: set[str] | frozenset[str]) -> set[str]:
+    """Analytes a test should find while the given agents are taken: a negative is unexpected."""
+    return set().union(
+        *(EXPECTED_ANALYTES.get(agent, frozenset()) - OFTEN_MISSED.get(agent, frozenset()) for agent in agents)
+    )
+
+
 def expectation_for(*, analyte: str, result: str, agents: set[str]) -> str:
-    """Expected or unexpected, given the agents of the patient's active MOUD/MAUD medications.
+    """Expected or unexpected, given the agents of the patient's active medications (the whole
+    list, any class).
 
     A positive is expected when an active medication explains the analyte, else unexpected.
     A negative for an analyte an active medication should produce (e.g. no buprenorphine while
-    on buprenorphine) is unexpected; any other negative is expected. Invalid or untested
-    results are not applicable.
+    on buprenorphine) is unexpected, unless screens often miss it for that drug (lorazepam and
+    clonazepam on a benzodiazepine screen, hydrocodone, hydromorphone, oxycodone and oxymorphone
+    on the opiate screen); any other negative is expected. Invalid or untested results are not
+    applicable.
     """
     if result not in (Result.NEGATIVE, *POSITIVE_RESULTS):
         return Expectation.NOT_APPLICABLE
-    explained = set().union(*(EXPECTED_ANALYTES.get(agent, frozenset()) for agent in agents)) if agents else set()
     if result in POSITIVE_RESULTS:
-        return Expectation.EXPECTED if analyte in explained else Expectation.UNEXPECTED
-    return Expectation.UNEXPECTED if analyte in explained else Expectation.EXPECTED
+        return Expectation.EXPECTED if analyte in explained_analytes(agents) else Expectation.UNEXPECTED
+    return Expectation.UNEXPECTED if analyte in expected_present_analytes(agents) else Expectation.EXPECTED
 
 
 class AnalyteResult(TimeStampedModel):
@@ -816,12 +1163,19 @@ class AnalyteResult(TimeStampedModel):
     concentration = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    # Nullable for invalid and untested analytes only (clean() requires it otherwise).
     cutoff = models.DecimalField(
-        "Cut-off", max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        "Cut-off",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Required with a negative or positive result: positive means at or above the cut-off.",
     )
     unit = models.CharField(max_length=12, default="ng/mL", blank=True)
     expectation = models.CharField(max_length=10, choices=Expectation.choices, default=Expectation.NOT_APPLICABLE)
-    # The active MOUD/MAUD agents the expectation was judged against, for the record.
+    # The agents of the active medications the expectation was judged against, for the record.
     expectation_basis = models.JSONField(default=list, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
@@ -847,12 +1201,18 @@ class AnalyteResult(TimeStampedModel):
             errors["analyte_other"] = "Name the analyte."
         if self.result == Result.CONFIRMED_POSITIVE and self.method not in (Method.LC_MS_MS, Method.GC_MS):
             errors["method"] = "A confirmed positive needs a definitive method (LC-MS/MS or GC-MS)."
-        if (
-            self.concentration is not None
-            and self.cutoff is not None
-            and self.result in POSITIVE_RESULTS
-            and self.concentration < self.cutoff
-        ):
-            errors["concentration"] = "Below the cut-off: a result under the cut-off is negative."
+        if self.result in CUTOFF_RESULTS and self.cutoff is None:
+            errors["cutoff"] = CUTOFF_RULE
+        if self.concentration is not None and self.cutoff is not None:
+            # Positive means at or above the cut-off concentration (DOMAIN.md §8).
+            if self.result in POSITIVE_RESULTS and self.concentration < self.cutoff:
+                errors["concentration"] = "Below the cut-off: a result under the cut-off is negative."
+            elif self.result == Result.NEGATIVE and self.concentration >= self.cutoff:
+                unit = f" {self.unit}" if self.unit else ""
+                errors["result"] = (
+                    f"At or above the cut-off: {self.concentration}{unit} is at or above the cut-off of "
+                    f"{self.cutoff}{unit}, which is positive, not negative. Record a presumptive or confirmed "
+                    "positive, or correct the concentration."
+                )
         if errors:
             raise ValidationError(errors)

@@ -30,6 +30,7 @@ from .models import (
     RATING_FIELDS,
     RULER_INSTRUMENT,
     SCREENING_INSTRUMENTS,
+    Agent,
     AnalyteResult,
     AssessmentResponse,
     InstrumentSetting,
@@ -724,11 +725,14 @@ MEDICATION_FIELDS = [
     "name",
     "medication_class",
     "agent",
+    "formulation",
     "dose",
     "start_date",
     "stop_date",
     "prescriber",
     "prescriber_name",
+    "otp_name",
+    "dispensed_or_prescribed",
     "notes",
 ]
 
@@ -746,11 +750,16 @@ def _check_prescriber(patient: Patient, prescriber: User | None) -> None:
 
 @transaction.atomic
 def medication_add(*, patient: Patient, by: User, **fields) -> Medication:
+    """Add a medication to the patient's list. ``Medication.clean`` refuses, per field, what
+    DOMAIN.md §9 rules out: an agent outside its class, no prescriber (or both kinds), methadone
+    MOUD other than via an OTP, naloxone without "dispensed or prescribed"."""
     if not has_capability(by, patient.site_id, "clinical.write"):
         raise PermissionDenied
     unknown = set(fields) - set(MEDICATION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown medication fields: {', '.join(sorted(unknown))}")
+    if fields.get("medication_class") == MedicationClass.NALOXONE and "agent" not in fields:
+        fields["agent"] = Agent.NALOXONE  # the only agent of the class
     _check_prescriber(patient, fields.get("prescriber"))
     medication = Medication(patient=patient, site_id=patient.site_id, created_by=by, **fields)
     medication.full_clean()
@@ -804,6 +813,8 @@ SPECIMEN_FIELDS = [
     "specimen_type",
     "collected_at",
     "observed",
+    "forensic",
+    "chain_of_custody_id",
     "creatinine",
     "specific_gravity",
     "ph",
@@ -863,18 +874,17 @@ def specimen_record(
 
 
 def active_agents(patient: Patient, day) -> set[str]:
-    """Agents of the patient's MOUD/MAUD medications active on ``day``."""
-    return set(
-        patient.medications.active_on(day)
-        .filter(medication_class__in=[MedicationClass.MOUD, MedicationClass.MAUD])
-        .values_list("agent", flat=True)
-    )
+    """Agents of every medication on the patient's list active on ``day``, whatever its class
+    (buprenorphine for pain explains buprenorphine as MOUD does). "Other" (an unlisted drug)
+    explains nothing and is left out."""
+    return set(patient.medications.active_on(day).exclude(agent=Agent.OTHER).values_list("agent", flat=True))
 
 
 @transaction.atomic
 def analyte_result_add(*, specimen: Specimen, by: User, **fields) -> AnalyteResult:
-    """Add one analyte's result. Whether it is expected is judged against the MOUD/MAUD
-    medications active on the collection day (site time), and the basis is stored with it.
+    """Add one analyte's result, with its cut-off (required for a negative or positive). Whether
+    it is expected is judged against the whole medication list active on the collection day
+    (site time), and the basis is stored with it.
     A positive result never changes the patient's episode: results inform care, they do not
     discharge anyone."""
     if not has_capability(by, specimen.site_id, "clinical.write"):

@@ -109,7 +109,7 @@ HELP = {
     "instrument up to the end of the range. Change = last − first score within the episode; the table shows "
     "the mean first, mean last and mean change, and n.",
     "toxicology": "Specimens collected in the range, by ISO week. Positive: at least one unexpected positive "
-    "analyte (not explained by an active MOUD/MAUD medication). Rate = positive ÷ specimens.",
+    "analyte (not explained by an active medication on the patient's list). Rate = positive ÷ specimens.",
     "placements": "Placements signed in the range (signed, or signed and awaiting co-sign) whose actual level "
     "differs from the recommended level, or that admit to plain IOP while the recommendation adds a withdrawal "
     "management step, over all of them.",

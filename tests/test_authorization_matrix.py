@@ -134,7 +134,12 @@ def build_matrix_world():
         patient=patient, by=clinician, specimen_type="urine", collected_at=timezone.now() - timedelta(hours=1)
     )
     o["medication"] = assessment_services.medication_add(
-        patient=patient, by=clinician, name="Naltrexone 50 mg", medication_class="other", start_date=today
+        patient=patient,
+        by=clinician,
+        name="Naltrexone 50 mg",
+        medication_class="other",
+        start_date=today,
+        prescriber_name="Dr. Outside",
     )
     o["ical_token"] = calendar_feed_reset(user=clinician, by=clinician)
     from users.api.tokens import api_token_create
