@@ -19,7 +19,9 @@ from audit.models import Action
 from audit.services import record
 from notifications.models import AlertKind, Severity
 from notifications.services import alert_raise
-from patients.models import Episode, Patient, site_today
+from patients.models import Episode, LocEdition, Patient, site_today
+from plans.models import TriggerReason
+from plans.services import plan_review_request
 from users.models import Site, User
 from users.permissions import has_capability
 
@@ -683,7 +685,37 @@ def placement_sign(*, placement: Placement, by: User) -> Placement:
         obj=placement,
         changes={"before": before, "after": _placement_snapshot(placement)},
     )
+    if placement.status == PlacementStatus.SIGNED:
+        _review_plans_on_level_change(placement, by)
     return placement
+
+
+def _review_plans_on_level_change(placement: Placement, by: User) -> None:
+    """DOMAIN.md §7 "Review whenever the level of care changes": a continued-stay or transfer
+    placement that takes effect (signed, or co-signed) at another level than the episode's
+    current one — its last placement in effect, else its level at admission (3rd-edition codes,
+    the placement's own) — makes both plans' review due now."""
+    episode = placement.episode
+    if episode is None or episode.discharge_date is not None or not placement.actual_level:
+        return
+    if placement.placement_type not in (PlacementType.CONTINUED_STAY, PlacementType.TRANSFER):
+        return
+    current = (
+        Placement.objects.filter(episode=episode, status=PlacementStatus.SIGNED)
+        .exclude(pk=placement.pk)
+        .order_by("-signed_at", "-pk")
+        .values_list("actual_level", flat=True)
+        .first()
+    )
+    if current is None and episode.level_of_care_edition == LocEdition.THIRD:
+        current = episode.level_of_care
+    if current and current != placement.actual_level:
+        plan_review_request(
+            episode=episode,
+            reason=TriggerReason.LEVEL_OF_CARE_CHANGE,
+            by=by,
+            note=f"Placement: level of care {current} → {placement.actual_level}.",
+        )
 
 
 @transaction.atomic
@@ -716,6 +748,7 @@ def placement_cosign(*, placement: Placement, by: User) -> Placement:
         reason="co-sign",
         changes={"before": before, "after": _placement_snapshot(placement)},
     )
+    _review_plans_on_level_change(placement, by)
     return placement
 
 

@@ -292,3 +292,41 @@ def test_a_signed_placement_is_not_decided_again(patient, counselor, make_staff)
     director = make_staff(Role.DIRECTOR)
     with pytest.raises(PermissionDenied):
         services.placement_decide(placement=_draft(patient, counselor), by=director, actual_level="2.1")
+
+
+def _continued_stay(patient, by, **fields):
+    episode = patient.episodes.get(discharge_date__isnull=True)
+    return services.placement_create(
+        patient=patient, by=by, placement_type="continued_stay", episode=episode, **{**IOP_PROFILE, **fields}
+    )
+
+
+def test_a_continued_stay_at_another_level_makes_the_plans_review_due(patient, counselor, supervisor):
+    """DOMAIN.md §7 "Review whenever the level of care changes": a continued-stay placement that
+    takes effect at another level than the episode's current one requests a plan review, once,
+    when it takes effect (after the co-sign when one is needed)."""
+    from plans.models import PlanReviewTrigger, TriggerReason
+
+    episode = patient.episodes.get(discharge_date__isnull=True)
+    assert episode.level_of_care == "2.1"
+    same = services.placement_sign(placement=_continued_stay(patient, counselor, actual_level="2.1"), by=counselor)
+    assert same.status == PlacementStatus.SIGNED and not PlanReviewTrigger.objects.filter(episode=episode).exists()
+
+    step_down = _continued_stay(
+        patient, counselor, actual_level="1", override_reason="PAYER_DECISION", override_note="Payer approved OP only."
+    )
+    step_down = services.placement_sign(placement=step_down, by=counselor)
+    assert step_down.status == PlacementStatus.AWAITING_COSIGN
+    assert not PlanReviewTrigger.objects.filter(episode=episode).exists()  # not in effect yet
+    services.placement_cosign(placement=step_down, by=supervisor)
+    (trigger,) = PlanReviewTrigger.objects.filter(episode=episode)
+    assert trigger.reason == TriggerReason.LEVEL_OF_CARE_CHANGE and trigger.note == "Placement: level of care 2.1 → 1."
+
+    # The next continued stay at the new level changes nothing.
+    services.placement_sign(
+        placement=_continued_stay(
+            patient, supervisor, actual_level="1", override_reason="PAYER_DECISION", override_note="Still OP."
+        ),
+        by=supervisor,
+    )
+    assert PlanReviewTrigger.objects.filter(episode=episode).count() == 1
