@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.http import HttpRequest
 
+from users.middleware import current_request
 from users.permissions import emergency_grant_used
 
 from .models import Action, AuditEvent
@@ -58,6 +59,11 @@ def record(
     An event about a patient the actor sees only under a break-glass grant carries the grant's
     reason (unless a reason is given) and the grant's public id in ``changes["emergency_access"]``,
     so every page seen during emergency access is on the record with why.
+
+    Where from (IP, user agent): the ``request`` given, else the request being served
+    (``users.middleware.current_request``), so a service that records ``actor=by`` from a page or
+    the API still says where the write came from. Outside a request (Celery, commands) both stay
+    empty. Only the origin is taken from the current request, never the actor.
     """
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}.")
@@ -69,6 +75,7 @@ def record(
     if patient is not None and not isinstance(patient, str):
         patient = str(getattr(patient, "public_id", patient))
     site_id = getattr(site, "pk", site)
+    origin = request if request is not None else current_request()
     grant = emergency_grant_used(actor, patient) if actor is not None and patient else None
     if grant is not None:
         reason = reason or grant.reason
@@ -81,8 +88,8 @@ def record(
         patient_ref=patient or "",
         object_type=object_type[:60],
         object_id=str(object_id)[:64],
-        ip=_client_ip(request) if request is not None else None,
-        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:300],
+        ip=_client_ip(origin) if origin is not None else None,
+        user_agent=(origin.META.get("HTTP_USER_AGENT", "") if origin is not None else "")[:300],
         reason=reason,
         changes=_plain(changes),
     )

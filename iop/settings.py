@@ -129,6 +129,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "users.middleware.CurrentRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -252,6 +253,7 @@ INVITATION_TTL_HOURS = envint("INVITATION_TTL_HOURS", 72, minimum=1)
 BREAK_GLASS_MINUTES = envint("BREAK_GLASS_MINUTES", 60, minimum=1)
 BREAK_GLASS_LOOKUP_FAILURES = envint("BREAK_GLASS_LOOKUP_FAILURES", 5, minimum=1)
 BREAK_GLASS_LOOKUP_WINDOW_MINUTES = envint("BREAK_GLASS_LOOKUP_WINDOW_MINUTES", 15, minimum=1)
+PROGRAM_FUNDRAISES = envbool("PROGRAM_FUNDRAISES", False)  # TPO consents then offer the fundraising opt-out (§2.31)
 
 # --- Security (production switches) -----------------------------------------------
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
@@ -344,6 +346,13 @@ PLACEMENT_COSIGN = envstr("PLACEMENT_COSIGN", "overrides").strip().lower()
 if PLACEMENT_COSIGN not in {"never", "overrides", "always"}:
     raise ImproperlyConfigured(f"PLACEMENT_COSIGN: {PLACEMENT_COSIGN!r} must be never, overrides or always.")
 
+# Assessments: cut-offs of recorded scores other than the instruments' defaults (DOMAIN.md 4.3,
+# 4.6), e.g. "CIWA-Ar=CIWA-Ar:SULLIVAN-1989": instrument code = band-set id, comma-separated. An
+# id that does not belong to the instrument is refused when a score is recorded, naming it.
+ASSESSMENT_BAND_SETS = dict(
+    (code.strip(), band_set.strip())
+    for code, _, band_set in (e.partition("=") for e in envlist("ASSESSMENT_BAND_SETS"))
+)
 # Sessions: a day's attended clinical minutes for a per-diem claim (DOMAIN.md §10); hours after
 # the session end after which a note's signature is labelled a late entry; the daily
 # missed-session follow-up sweep (proposes reviews, never discharges).

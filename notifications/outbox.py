@@ -416,18 +416,30 @@ class Delivery:
 
 
 def patient_address(patient, channel: str) -> str:
-    """The address a patient agreed to for ``channel``, or raise Skip(suppressed, why)."""
+    """The address a patient agreed to for ``channel``, or raise Skip(suppressed, why).
+
+    A patient who asked for confidential communications (DOMAIN.md §13) is written to only at
+    the alternate address or number recorded for it: email at the confidential email; texts only
+    when the number agreed for texts is the confidential number. A channel with no alternate
+    sends nothing (never the home address): ``CONFIDENTIAL_NO_ADDRESS``."""
     if patient.deleted_at is not None:
         raise Skip(MessageStatus.SUPPRESSED, "PATIENT_ARCHIVED")
+    confidential = patient.confidential_communications
     if channel == Channel.SMS:
         if not patient.sms_opt_in:
             raise Skip(MessageStatus.SUPPRESSED, "NO_SMS_CONSENT")
         if not patient.sms_number:
             raise Skip(MessageStatus.SUPPRESSED, "NO_SMS_NUMBER")
+        if confidential and patient.sms_number != patient.confidential_phone:
+            raise Skip(MessageStatus.SUPPRESSED, "CONFIDENTIAL_NO_ADDRESS")
         return patient.sms_number  # the exact number agreed to, never the main phone
     if channel == Channel.EMAIL:
         if not patient.email_opt_in:
             raise Skip(MessageStatus.SUPPRESSED, "NO_EMAIL_CONSENT")
+        if confidential:
+            if not patient.confidential_email:
+                raise Skip(MessageStatus.SUPPRESSED, "CONFIDENTIAL_NO_ADDRESS")
+            return patient.confidential_email
         if not patient.email:
             raise Skip(MessageStatus.SUPPRESSED, "NO_EMAIL")
         return patient.email
@@ -457,12 +469,12 @@ def _prepare(message: OutboundMessage, now: datetime) -> Delivery:
         variables.update(builder(message))
     if message.channel == Channel.IN_APP:
         return Delivery(to="", subject="", body="", version=0, sender_name="")
-    rendered = render_message(
-        message.template_key,
-        message.channel,
-        variables,
-        patient_facing=message.recipient_kind == RecipientKind.PATIENT,
-    )
+    patient_facing = message.recipient_kind == RecipientKind.PATIENT
+    # The sender name reaches the patient even when the text does not print it (the email's From
+    # name). ``Site.clean`` refuses a revealing one; this catches one saved around it.
+    if patient_facing and lint_patient_template(site.sender_name):
+        raise Skip(MessageStatus.FAILED, "PRIVACY_LINT")
+    rendered = render_message(message.template_key, message.channel, variables, patient_facing=patient_facing)
     return Delivery(to, rendered.subject, rendered.body, rendered.version, site.sender_name)
 
 

@@ -1,9 +1,12 @@
 """The privacy linter for patient-facing messages (DOMAIN.md §13, minimum necessary by design).
 
 For SUD care even the clinic's identity is protected (42 CFR Part 2), so a text, an email subject
-or a lock-screen preview must not reveal the program, the level of care, a substance, a
-medication or a mutual-help group, and must not name the patient in full. The word list is
-matched case-insensitively on whole words (``drug`` and ``drugs`` are blocked, ``drugstore`` is
+or a lock-screen preview must not reveal the program, the level of care, a group topic, a
+substance, a medication or a mutual-help group, and must not name the patient in full.
+
+The blocked words are ``users.privacy_words`` (one list, shared with ``Site.clean``, which checks
+the sender name): matched case-insensitively on whole words with their inflections, a hyphen
+counting as a word break (``drug``, ``drugs`` and ``drug-free`` are blocked, ``drugstore`` is
 not; ``{{ recovery_link }}`` is a variable name, not a shown word).
 """
 
@@ -13,89 +16,9 @@ import re
 
 from django.template import Engine, TemplateSyntaxError
 
-# Words that say "substance-use treatment" on a phone screen. Grouped for review; plural and
-# inflected forms are listed so ``drugs`` or ``relapsed`` cannot slip through.
-BLOCKED_TERMS: tuple[str, ...] = (
-    # Program, level of care and clinic type.
-    "recovery",
-    "recovering",
-    "addiction",
-    "addictions",
-    "addict",
-    "addicts",
-    "addicted",
-    "IOP",
-    "intensive outpatient",
-    "partial hospitalization",
-    "PHP",
-    "rehab",
-    "rehabilitation",
-    "detox",
-    "detoxification",
-    "withdrawal",
-    "SUD",
-    "substance",
-    "substances",
-    "substance use",
-    "substance abuse",
-    "treatment center",
-    "treatment program",
-    "chemical dependency",
-    "dependency",
-    "sober",
-    "sobriety",
-    "relapse",
-    "relapses",
-    "relapsed",
-    "clean time",
-    # Substances.
-    "alcohol",
-    "alcoholic",
-    "alcoholics",
-    "alcoholism",
-    "drug",
-    "drugs",
-    "opioid",
-    "opioids",
-    "opiate",
-    "opiates",
-    "heroin",
-    "fentanyl",
-    "cocaine",
-    "meth",
-    "methamphetamine",
-    # Medications for opioid and alcohol use disorder, overdose reversal, testing.
-    "methadone",
-    "suboxone",
-    "buprenorphine",
-    "sublocade",
-    "naltrexone",
-    "vivitrol",
-    "naloxone",
-    "narcan",
-    "disulfiram",
-    "antabuse",
-    "acamprosate",
-    "MAT",
-    "MOUD",
-    "urine",
-    "UDS",
-    "toxicology",
-    # Mutual-help groups.
-    "AA",
-    "NA",
-    "alcoholics anonymous",
-    "narcotics anonymous",
-    "12-step",
-    "twelve step",
-)
+from users.privacy_words import BLOCKED_TERMS, find_blocked_words, quoted
 
-_TERM_RE = re.compile(
-    r"(?<![\w-])(?:"
-    + "|".join(sorted((re.escape(t).replace(r"\ ", r"\s+") for t in BLOCKED_TERMS), key=len, reverse=True))
-    + r")(?![\w-])",
-    re.IGNORECASE,
-)
+__all__ = ["BLOCKED_TERMS", "ENGINE", "lint_patient_template", "lint_template_syntax", "render"]
 
 # Placeholders that name the patient. A first-name placeholder is allowed on its own; together
 # with a last-name one (or one that is both) the message names the patient in full.
@@ -111,12 +34,10 @@ _ALLOWED_TAGS = {"if", "elif", "else", "endif"}
 def lint_patient_template(text: str) -> list[str]:
     """Problems that stop a patient-facing template from being saved; empty when it is fine."""
     problems: list[str] = []
-    found = sorted({" ".join(m.group(0).lower().split()) for m in _TERM_RE.finditer(text or "")})
+    found = find_blocked_words(text)
     if found:
         problems.append(
-            "Words that reveal substance-use treatment are not allowed in patient messages: "
-            + ", ".join(f"“{w}”" for w in found)
-            + "."
+            f"Words that reveal substance-use treatment are not allowed in patient messages: {quoted(found)}."
         )
     # The last segment of each placeholder: ``patient.last_name`` → ``last_name``.
     names = [m.group(1).lower().split(".")[-1] for m in _PLACEHOLDER_RE.finditer(text or "")]

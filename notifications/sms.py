@@ -5,18 +5,21 @@ using ``SMS_WEBHOOK_SECRET``, sent as ``X-Signature: t=<unix seconds>,v1=<hex di
 signature older or newer than ``SMS_WEBHOOK_TOLERANCE_SECONDS`` is refused (replay), and the
 digest is compared in constant time.
 
-STOP (and STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) records an opt-out on every patient whose
-agreed text number is the sender's; START (UNSTOP, YES) re-records the opt-in for those same
-patients (source "texted a keyword", today, that exact number); HELP answers with the neutral
-help text. Patients' other fields are never touched: the update names only the opt-in fields and
-is audited. (``patients.services.patient_update`` would re-validate the whole record, and an
-opt-out must never fail because some other field is stale.)
+Keywords are read from the first word of a reply whatever its case and punctuation ("Stop.",
+"STOP!", " stop "), or from its first two words run together ("opt out", "Stop all").
+STOP (and STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT) records an opt-out on
+every patient whose agreed text number is the sender's; START (UNSTOP, YES) re-records the
+opt-in for those same patients (source "texted a keyword", today, that exact number); HELP (INFO)
+answers with the neutral help text. Patients' other fields are never touched: the update names
+only the opt-in fields and is audited. (``patients.services.patient_update`` would re-validate the
+whole record, and an opt-out must never fail because some other field is stale.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 import uuid
 
@@ -34,6 +37,9 @@ from .outbox import enqueue
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO"}
+KEYWORDS = STOP_WORDS | START_WORDS | HELP_WORDS
+# Letters and digits: what is left of a reply once punctuation and spacing are set aside.
+_WORD_RE = re.compile(r"[^\W_]+")
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
 
 
@@ -160,9 +166,20 @@ def sms_help_reply(*, number: str, inbound_id: str) -> int:
     return replies
 
 
+def keyword_of(text: str) -> str:
+    """The keyword a reply starts with, ignoring case, spaces and punctuation ("Stop.", "STOP!",
+    " stop "): its first word, or its first two words run together when that is a keyword
+    ("opt out", "Opt-out", "stop all"). Empty when the reply holds no word."""
+    words = _WORD_RE.findall((text or "").upper())
+    if not words:
+        return ""
+    pair = "".join(words[:2])
+    return pair if len(words) > 1 and pair in KEYWORDS else words[0]
+
+
 def sms_inbound_handle(*, number: str, text: str, inbound_id: str = "") -> str:
     """Act on a keyword; anything else is ignored (the message text is not stored)."""
-    word = (text or "").strip().split(maxsplit=1)[0].upper() if (text or "").strip() else ""
+    word = keyword_of(text)
     if word in STOP_WORDS:
         sms_opt_out_record(number=number)
         return "stop"

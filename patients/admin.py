@@ -97,7 +97,7 @@ class ReferralEventAdmin(ReadOnlyAdmin):
 @admin.register(Consent)
 class ConsentAdmin(ReadOnlyAdmin):
     site_path = "patient__site"
-    list_display = ["public_id", "kind", "signed_at", "expires_on", "revoked_on"]
+    list_display = ["public_id", "kind", "signed_at", "expires_on", "expiry_event", "revoked_on"]
     list_filter = ["kind"]
 
 

@@ -4,12 +4,14 @@ decide what may be saved and put their messages on these fields."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from users.models import Role, User
 
 from .models import (
     EMERGENCY_REASON_MIN_LENGTH,
+    FUNDRAISING_STATEMENT,
     LEVEL_CHOICES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
@@ -18,6 +20,7 @@ from .models import (
     ConsentKind,
     DischargeType,
     DisclosureChannel,
+    ExpiryEvent,
     InfoCategory,
     LegalBasis,
     LocEdition,
@@ -66,7 +69,15 @@ def counselors_at(site) -> forms.ModelChoiceField:
 class PatientForm(forms.ModelForm):
     phone = PhoneField()
     emergency_contact_phone = PhoneField(label="Emergency contact phone")
-    sms_number = PhoneField(label="Number agreed for texts", help_text="The exact number the patient agreed to.")
+    sms_number = PhoneField(
+        label="Number agreed for texts",
+        help_text="The exact number the patient agreed to. A new number needs a new opt-in date and source.",
+    )
+    confidential_phone = PhoneField(
+        label="Confidential phone or text number",
+        help_text="Call or text only this number (confidential communications). Texts also need the text opt-in "
+        "for this exact number.",
+    )
     confirm_different_person = forms.BooleanField(
         required=False,
         widget=forms.HiddenInput,
@@ -150,6 +161,14 @@ class DischargeForm(forms.Form):
     summary = forms.CharField(label="Discharge summary", required=False, widget=forms.Textarea(attrs={"rows": 6}))
 
 
+class ExpiryEventField(forms.ChoiceField):
+    """The expiry event as a choice; the free text of the earlier form (a saved page, a script)
+    is still accepted and the service maps it ("end of treatment", "none", or another event)."""
+
+    def valid_value(self, value) -> bool:
+        return super().valid_value(value) or len(str(value)) <= 200
+
+
 class ConsentForm(forms.Form):
     """Every element is optional here so that the consent rules (model and service) name what
     is missing, field by field, in one place."""
@@ -174,8 +193,14 @@ class ConsentForm(forms.Form):
     )
     purpose_detail = forms.CharField(label="Purpose, described", required=False, max_length=500)
     expires_on = forms.DateField(label="Expires on", required=False, widget=DATE)
-    expiry_event = forms.CharField(
-        label="…or expires on this event", required=False, max_length=200, help_text='For example "end of treatment".'
+    expiry_event = ExpiryEventField(
+        label="…or expires on this event",
+        required=False,
+        choices=[("", "No event (the date above)"), *ExpiryEvent.choices],
+        help_text="End of treatment: the consent ends when the patient is discharged. None: only for a TPO consent.",
+    )
+    expiry_event_detail = forms.CharField(
+        label="The event or condition, described", required=False, max_length=200, help_text="For another event."
     )
     revocation_acknowledged = forms.BooleanField(required=False, label=REVOCATION_STATEMENT)
     redisclosure_acknowledged = forms.BooleanField(required=False, label=REDISCLOSURE_STATEMENT)
@@ -188,6 +213,18 @@ class ConsentForm(forms.Form):
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    # Only where the program fundraises (PROGRAM_FUNDRAISES): a consent for treatment, payment or
+    # operations then carries the statement and records the patient's answer.
+    fundraising_opt_out = forms.BooleanField(
+        label="The patient opts out of fundraising communications",
+        required=False,
+        help_text=f"Read to the patient on a consent for treatment, payment or operations: “{FUNDRAISING_STATEMENT}”",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.PROGRAM_FUNDRAISES:
+            del self.fields["fundraising_opt_out"]
 
 
 class RevokeForm(forms.Form):

@@ -10,13 +10,14 @@ database constraints) so that a service, the admin or a shell cannot store it ei
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from users.models import Membership, Role, Site, TimeStampedModel
@@ -148,10 +149,25 @@ class Patient(TimeStampedModel):
     household_message_allowed = models.BooleanField("A message may be left with a household member", default=False)
     safe_hours_start = models.TimeField("Safe to contact from", null=True, blank=True)
     safe_hours_end = models.TimeField("Safe to contact until", null=True, blank=True)
+    # Confidential communications (DOMAIN.md §13): while the patient has asked for them (any of
+    # these three filled in), messages go only to the alternate address or number for that
+    # channel; a channel without one sends nothing (notifications.outbox.patient_address).
     confidential_contact = models.TextField(
-        "Confidential alternate contact",
+        "Confidential communications request",
         blank=True,
-        help_text="An alternate address or number the patient asked us to use instead.",
+        help_text="What the patient asked for, in their words. While a request is recorded, reminders go only "
+        "to the confidential email or text number below; a channel without one sends nothing.",
+    )
+    confidential_email = models.EmailField(
+        "Confidential email", blank=True, help_text="Email only this address (confidential communications)."
+    )
+    confidential_phone = models.CharField(
+        "Confidential phone or text number",
+        max_length=16,
+        blank=True,
+        validators=[validate_phone],
+        help_text="Call or text only this number (confidential communications). Texts also need the text "
+        "opt-in for this exact number.",
     )
 
     created_by = models.ForeignKey(
@@ -195,6 +211,11 @@ class Patient(TimeStampedModel):
             return f"{self.preferred_name} ({self.legal_first_name}) {self.legal_last_name}"
         return self.legal_name
 
+    @property
+    def confidential_communications(self) -> bool:
+        """The patient asked for confidential communications (an alternate address or number)."""
+        return bool((self.confidential_contact or "").strip() or self.confidential_email or self.confidential_phone)
+
     def age_on(self, day: date) -> int:
         return years_between(self.date_of_birth, day)
 
@@ -214,12 +235,14 @@ class Patient(TimeStampedModel):
         errors: dict[str, list] = {}
         for name in ("legal_first_name", "legal_last_name", "preferred_name", "pronouns", "gender_identity"):
             setattr(self, name, " ".join((getattr(self, name) or "").split()))
-        for name in ("phone", "emergency_contact_phone", "sms_number"):
+        for name in ("phone", "emergency_contact_phone", "sms_number", "confidential_phone"):
             try:
                 setattr(self, name, normalize_phone(getattr(self, name)))
             except ValidationError as exc:
                 errors.setdefault(name, []).extend(exc.messages)
         self.email = (self.email or "").strip().lower()
+        self.confidential_email = (self.confidential_email or "").strip().lower()
+        self.confidential_contact = (self.confidential_contact or "").strip()
         if self.date_of_birth:
             today = site_today(self.site if self.site_id else None)
             if self.date_of_birth > today:
@@ -243,7 +266,7 @@ class Patient(TimeStampedModel):
             if not self.sms_number:
                 errors.setdefault("sms_number", []).append("Record the exact number the patient agreed to.")
         if self.email_opt_in:
-            if not self.email:
+            if not self.email and not self.confidential_email:
                 errors.setdefault("email", []).append("An email address is needed for email opt-in.")
             if not self.email_opt_in_on:
                 errors.setdefault("email_opt_in_on", []).append("Record the date the patient agreed to email.")
@@ -593,6 +616,62 @@ TPO_REDISCLOSURE_STATEMENT = (
     "redisclosed as HIPAA permits, except for use in civil, criminal, administrative or "
     "legislative proceedings against me."
 )
+# Only where the program fundraises (settings.PROGRAM_FUNDRAISES), on consents for TPO.
+FUNDRAISING_STATEMENT = (
+    "I understand that the program may use my information to raise funds for the program, and that "
+    "I have the right to opt out of receiving fundraising communications, now or at any time."
+)
+
+
+def is_tpo_use(kind: str, purposes) -> bool:
+    """A consent for treatment, payment or health care operations: the single TPO consent, or any
+    consent with a TPO purpose (its covered-entity recipients may redisclose as HIPAA permits)."""
+    return kind == ConsentKind.TPO or bool(set(purposes or []) & TPO_PURPOSES)
+
+
+class ExpiryEvent(models.TextChoices):
+    """The event or condition that ends a consent (§2.31(a)(7)), besides or instead of a date."""
+
+    END_OF_TREATMENT = "end_of_treatment", "At the end of treatment (discharge)"
+    NONE = "none", "None: no expiry (TPO consents only)"
+    OTHER = "other", "Another event or condition (described)"
+
+
+# The earlier free-text answers that mean one of the choices (also mapped by migration 0007).
+_END_OF_TREATMENT_WORDS = frozenset(
+    {
+        "end of treatment",
+        "the end of treatment",
+        "at the end of treatment",
+        "at end of treatment",
+        "end of treatment (discharge)",
+        "until the end of treatment",
+        "until end of treatment",
+        "discharge",
+        "at discharge",
+        "upon discharge",
+        "on discharge",
+        "until discharge",
+        "end_of_treatment",
+    }
+)
+_NO_EXPIRY_WORDS = frozenset({"none", "no expiry", "no expiration", "never", "does not expire"})
+
+
+def expiry_event_from_text(text: str) -> tuple[str, str]:
+    """(choice, description) for an expiry event given as a choice or as free text.
+
+    API clients and saved forms from before the choice send text: "End of treatment" or "none"
+    become those choices, anything else is another event described in the patient's words."""
+    text = " ".join((text or "").split())
+    if text in ExpiryEvent.values or not text:
+        return text, ""
+    key = text.casefold().rstrip(".")
+    if key in _END_OF_TREATMENT_WORDS:
+        return ExpiryEvent.END_OF_TREATMENT, ""
+    if key in _NO_EXPIRY_WORDS:
+        return ExpiryEvent.NONE, ""
+    return ExpiryEvent.OTHER, text[:200]
 
 
 class SignedBy(models.TextChoices):
@@ -613,8 +692,22 @@ class ConsentStatus(models.TextChoices):
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):
-    def active_on(self, day: date) -> ConsentQuerySet:
-        return self.filter(revoked_on__isnull=True).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=day))
+    def active_on(self, day: date, *, zone=None) -> ConsentQuerySet:
+        """Consents in force on ``day``: not revoked, not past their date, and (for those that end
+        with treatment) not ended by a discharge (``Consent.treatment_ended_on``; the day of
+        signing in ``zone``, the site's, default the current zone). As ``Consent.status_on``."""
+        ended = Episode.objects.filter(
+            Q(discharge_date__gte=OuterRef("signed_on_day")) | Q(updated_at__gte=OuterRef("created_at")),
+            patient_id=OuterRef("patient_id"),
+            discharge_date__isnull=False,
+            discharge_date__lte=day,
+        )
+        return (
+            self.filter(revoked_on__isnull=True)
+            .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=day))
+            .alias(signed_on_day=TruncDate("signed_at", tzinfo=zone))
+            .exclude(Q(expiry_event=ExpiryEvent.END_OF_TREATMENT) & Exists(ended))
+        )
 
     def delete(self):
         raise NeverDeleted("Consents are revoked, never removed.")
@@ -639,7 +732,17 @@ class Consent(TimeStampedModel):
     purpose_detail = models.TextField("Purpose, described", blank=True)
     expires_on = models.DateField("Expires on", null=True, blank=True)
     expiry_event = models.CharField(
-        "Expires on this event", max_length=200, blank=True, help_text='For example "end of treatment".'
+        "Expires on this event",
+        max_length=20,
+        choices=ExpiryEvent.choices,
+        blank=True,
+        help_text="End of treatment: the consent ends when the patient is discharged. None: only for a TPO consent.",
+    )
+    expiry_event_detail = models.CharField(
+        "Event or condition, described",
+        max_length=200,
+        blank=True,
+        help_text="For another event or condition: in the words of the consent.",
     )
     revocation_acknowledged = models.BooleanField(default=False)
     revocation_statement = models.TextField(blank=True)
@@ -647,6 +750,15 @@ class Consent(TimeStampedModel):
     redisclosure_statement = models.TextField(blank=True)
     refusal_acknowledged = models.BooleanField(default=False)
     refusal_statement = models.TextField(blank=True)
+    # Where the program fundraises, a TPO consent tells of the right to opt out (§2.31(a)(10)) and
+    # records the patient's answer; both empty (None) where that does not apply.
+    fundraising_statement = models.TextField(blank=True)
+    fundraising_opt_out = models.BooleanField(
+        "Opts out of fundraising communications",
+        null=True,
+        blank=True,
+        help_text="Empty when the program does not fundraise or the consent is not for TPO.",
+    )
     signed_by = models.CharField(max_length=20, choices=SignedBy.choices, default=SignedBy.PATIENT)
     representative_relationship = models.CharField(
         "Representative's authority",
@@ -679,6 +791,15 @@ class Consent(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(revoked_on__isnull=True) | ~Q(revocation_method=""), name="consent_revocation_method"
             ),
+            models.CheckConstraint(
+                condition=~Q(expiry_event=ExpiryEvent.OTHER) | ~Q(expiry_event_detail=""),
+                name="consent_other_expiry_described",
+            ),
+            models.CheckConstraint(
+                condition=Q(fundraising_statement="", fundraising_opt_out__isnull=True)
+                | (~Q(fundraising_statement="") & Q(fundraising_opt_out__isnull=False)),
+                name="consent_fundraising_choice_recorded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -689,17 +810,92 @@ class Consent(TimeStampedModel):
 
     # -- status and scope --------------------------------------------------------------------
 
-    def status_on(self, day: date) -> str:
+    @property
+    def signed_on(self) -> date | None:
+        """The day of signing in the patient's site zone."""
+        if self.signed_at is None:
+            return None
+        return timezone.localtime(self.signed_at, self.patient.site.zone).date()
+
+    def treatment_ended_on(self, day: date, *, episodes: Iterable[Episode] | None = None) -> date | None:
+        """For a consent that ends with treatment: the discharge that ended it by ``day``, else None.
+
+        The treatment it ends with is the one under way when it was signed, or the next one: an
+        episode discharged on or after the day of signing, or whose discharge was recorded after
+        the consent was (a discharge dated back to before the signing). Once that treatment ends
+        the consent has expired for good: a re-admission is a new treatment, with a new consent.
+        A consent signed between episodes (a returning patient at intake) lasts until the coming
+        treatment ends. ``episodes`` are the patient's (``discharge_date`` and ``updated_at``)
+        when the caller has read them; otherwise they are read here (or from a prefetch)."""
+        if self.expiry_event != ExpiryEvent.END_OF_TREATMENT or self.signed_at is None:
+            return None
+        if episodes is None:
+            episodes = self.patient.episodes.all()
+        signed_on, recorded = self.signed_on, self.created_at
+        ended = [
+            e.discharge_date
+            for e in episodes
+            if e.discharge_date is not None
+            and e.discharge_date <= day
+            and (e.discharge_date >= signed_on or (recorded is not None and e.updated_at >= recorded))
+        ]
+        return min(ended) if ended else None
+
+    def status_on(self, day: date, *, episodes: Iterable[Episode] | None = None) -> str:
+        """Active, expired or revoked on ``day``. Expired: past ``expires_on``, or the expiry event
+        "end of treatment" has happened (``treatment_ended_on``)."""
         if self.revoked_on is not None:
             return ConsentStatus.REVOKED
-        if self.expires_on is not None and day > self.expires_on:
+        if self.expiry_problem(day, episodes=episodes) is not None:
             return ConsentStatus.EXPIRED
         return ConsentStatus.ACTIVE
+
+    def expiry_problem(self, day: date, *, episodes: Iterable[Episode] | None = None) -> str | None:
+        """Why the consent has expired by ``day``, in staff's words, or None."""
+        if self.expires_on is not None and day > self.expires_on:
+            return f"expired on {self.expires_on:%Y-%m-%d}"
+        ended = self.treatment_ended_on(day, episodes=episodes)
+        if ended is not None:
+            return f"expired at the end of treatment (the patient was discharged on {ended:%Y-%m-%d})"
+        return None
 
     @property
     def status(self) -> str:
         """Active, expired or revoked, on today's date in the patient's site zone."""
         return self.status_on(site_today(self.patient.site))
+
+    @property
+    def expiry_description(self) -> str:
+        """When the consent ends, as the consent says it: a date, an event, or both."""
+        if self.expiry_event == ExpiryEvent.OTHER:
+            event = self.expiry_event_detail
+        elif self.expiry_event == ExpiryEvent.END_OF_TREATMENT:
+            event = "at the end of treatment (discharge)"
+        elif self.expiry_event == ExpiryEvent.NONE:
+            event = "no expiry (TPO consent)"
+        else:
+            event = ""
+        when = f"{self.expires_on:%Y-%m-%d}" if self.expires_on else ""
+        text = f"{when}, or {event}, whichever comes first" if when and event else when or event
+        return text[:1].upper() + text[1:]
+
+    def facial_defects(self) -> list[str]:
+        """The §2.31 elements this consent fails on its face (the model's own rules), [] if none.
+
+        A row can reach the database without them (an import, the shell, a data fix, or rules
+        that became stricter since it was signed); no disclosure may rest on it."""
+        ruled: dict[str, list[str]] = {}
+        try:
+            self.clean()
+        except ValidationError as exc:
+            ruled = exc.message_dict
+        try:
+            self.clean_fields(exclude=["patient", "recorded_by", "revoked_by", *ruled])
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                label = str(self._meta.get_field(name).verbose_name)
+                ruled[name] = [f"{label[:1].upper()}{label[1:]}: {m}" for m in messages]
+        return list(dict.fromkeys(m for messages in ruled.values() for m in messages))
 
     def get_status_display(self) -> str:
         return ConsentStatus(self.status).label
@@ -778,8 +974,29 @@ class Consent(TimeStampedModel):
         if Purpose.OTHER in purposes and not self.purpose_detail.strip():
             add("purpose_detail", "Describe the purpose.")
 
-        if self.expires_on is None and not self.expiry_event.strip():
+        self.expiry_event_detail = " ".join((self.expiry_event_detail or "").split())
+        if self.expiry_event != ExpiryEvent.OTHER:
+            self.expiry_event_detail = ""
+        if self.expires_on is None and not self.expiry_event:
             add("expires_on", "Give an expiry date or an expiry event (for example, end of treatment).")
+        elif self.expiry_event == ExpiryEvent.OTHER and not self.expiry_event_detail:
+            add("expiry_event_detail", "Describe the event or condition that ends the consent.")
+        elif self.expiry_event == ExpiryEvent.NONE and self.kind != ConsentKind.TPO:
+            add(
+                "expiry_event",
+                "“None” as expiry is acceptable only for a single consent for treatment, payment and health care "
+                "operations (TPO) (42 CFR §2.31(a)(7)): give an expiry date or event.",
+            )
+        elif self.expiry_event == ExpiryEvent.NONE and self.expires_on is not None:
+            add("expires_on", "A consent with no expiry has no expiry date: choose one or the other.")
+        if self.fundraising_statement.strip() and self.fundraising_opt_out is None:
+            add(
+                "fundraising_opt_out",
+                "The program fundraises: record whether the patient opts out of fundraising communications "
+                "(42 CFR §2.31(a)(10)).",
+            )
+        elif not self.fundraising_statement.strip() and self.fundraising_opt_out is not None:
+            add("fundraising_opt_out", "The patient was not told of fundraising: leave the opt-out empty.")
         if not self.revocation_acknowledged or not self.revocation_statement.strip():
             add("revocation_acknowledged", "The patient must be told of the right to revoke in writing.")
         if not self.redisclosure_acknowledged or not self.redisclosure_statement.strip():
@@ -937,11 +1154,29 @@ class LegalBasis(models.TextChoices):
 NO_CONSENT_BASES = frozenset({LegalBasis.MEDICAL_EMERGENCY, LegalBasis.COURT_ORDER})
 
 
+ACCOUNTING_YEARS = 3
+
+
+def accounting_period_start(now: datetime, zone=None) -> datetime:
+    """Where the accounting of disclosures (§2.25: the 3 years before the request) starts for a
+    request at ``now``: the start of the same calendar day 3 years earlier, in ``zone`` (the
+    site's; default the current zone).
+
+    From 29 February that day does not exist; the period then starts on 28 February, the inclusive
+    reading (one day more rather than one day less: a patient is never told of fewer
+    disclosures than the rule asks for)."""
+    today = timezone.localtime(now, zone).date()
+    try:
+        first = today.replace(year=today.year - ACCOUNTING_YEARS)
+    except ValueError:  # 29 February
+        first = today.replace(year=today.year - ACCOUNTING_YEARS, day=28)
+    return datetime.combine(first, datetime.min.time(), tzinfo=zone or timezone.get_current_timezone())
+
+
 class DisclosureQuerySet(models.QuerySet["Disclosure"]):
-    def for_accounting(self, now=None) -> DisclosureQuerySet:
-        """Disclosures in the 3 years before ``now`` (§2.25 accounting)."""
-        now = now or timezone.now()
-        return self.filter(disclosed_at__gte=now - timedelta(days=3 * 365 + 1))
+    def for_accounting(self, now=None, *, zone=None) -> DisclosureQuerySet:
+        """Disclosures in the 3 years before ``now`` (§2.25 accounting; ``accounting_period_start``)."""
+        return self.filter(disclosed_at__gte=accounting_period_start(now or timezone.now(), zone))
 
     def delete(self):
         raise NeverDeleted("The disclosure log is permanent.")

@@ -47,17 +47,26 @@ def chart_header(
     else:  # at most one is open (episode_one_open_per_patient)
         open_episode = next((e for e in episodes if e.discharge_date is None), None)
     if consents is None:
-        consents = list(Consent.objects.filter(patient=patient).active_on(today).values_list("kind", flat=True))
+        consents = list(
+            Consent.objects.filter(patient=patient)
+            .active_on(today, zone=patient.site.zone)
+            .values_list("kind", flat=True)
+        )
     else:
-        consents = [c.kind for c in consents if c.status_on(today) == ConsentStatus.ACTIVE]
+        consents = [c.kind for c in consents if c.status_on(today, episodes=episodes) == ConsentStatus.ACTIVE]
     alerts: list[Alert] = []
     age_group = patient.age_group_on(today)
     if age_group == AgeGroup.ADOLESCENT:
         alerts.append(Alert("warn", "Adolescent: under 18"))
     if not any(kind != ConsentKind.COUNSELLING_NOTES for kind in consents):
         alerts.append(Alert("danger", "No active Part 2 consent: release nothing"))
-    if patient.confidential_contact:
-        alerts.append(Alert("warn", "Confidential communications: use the alternate contact"))
+    if patient.confidential_communications:
+        if patient.confidential_email or patient.confidential_phone:
+            alerts.append(Alert("warn", "Confidential communications: use the alternate contact"))
+        else:
+            alerts.append(
+                Alert("warn", "Confidential communications: use the alternate contact (none recorded: no reminders)")
+            )
     if not patient.voicemail_allowed:
         alerts.append(Alert("info", "No voicemail"))
     if not patient.household_message_allowed:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Concat, Greatest
@@ -27,6 +27,7 @@ from users.permissions import forget_roles, has_capability, site_ids_for
 
 from .models import (
     EMERGENCY_REASON_MIN_LENGTH,
+    FUNDRAISING_STATEMENT,
     NO_CONSENT_BASES,
     REDISCLOSURE_STATEMENT,
     REFUSAL_STATEMENT,
@@ -38,11 +39,12 @@ from .models import (
     TRANSITIONS,
     Consent,
     ConsentKind,
-    ConsentStatus,
+    DischargeType,
     Disclosure,
     DisclosureChannel,
     EmergencyAccess,
     Episode,
+    ExpiryEvent,
     InfoCategory,
     LegalBasis,
     LocEdition,
@@ -54,6 +56,8 @@ from .models import (
     ReviewOutcome,
     Stage,
     SupportContact,
+    expiry_event_from_text,
+    is_tpo_use,
     site_today,
 )
 from .signals import disclosure_without_consent, emergency_access_granted, emergency_access_reviewed
@@ -90,6 +94,8 @@ PATIENT_FIELDS = [
     "safe_hours_start",
     "safe_hours_end",
     "confidential_contact",
+    "confidential_email",
+    "confidential_phone",
 ]
 SUPPORT_CONTACT_FIELDS = [
     "name",
@@ -235,6 +241,33 @@ def patient_register(*, site: Site, by: User, allow_duplicate: bool = False, **f
     return patient
 
 
+def _check_sms_opt_in_follows_number(patient: Patient, before: dict[str, Any], *, given: set[str]) -> None:
+    """A text opt-in covers the exact number agreed to (TCPA prior express consent, DOMAIN.md §13).
+
+    When the number for texts changes while the opt-in stays on, the update must record the
+    patient's agreement for the new number: a new opt-in date (not the old one, not in the
+    future) and how they agreed, given with it. Otherwise it is refused and nothing is saved;
+    staff record the new agreement, or untick the opt-in."""
+    if not (patient.sms_opt_in and before["sms_opt_in"] and before["sms_number"]):
+        return
+    if patient.sms_number == before["sms_number"]:
+        return
+    old_on = before["sms_opt_in_on"]
+    errors: dict[str, str] = {}
+    if patient.sms_opt_in_on == old_on:
+        errors["sms_opt_in_on"] = (
+            f"The patient's agreement to texts recorded on {old_on:%Y-%m-%d} was for the previous number only "
+            "(a text opt-in covers the exact number agreed to). Record the date the patient agreed to texts at "
+            "the new number, and how, or untick “Agrees to text messages”."
+        )
+    elif patient.sms_opt_in_on and patient.sms_opt_in_on > site_today(patient.site):
+        errors["sms_opt_in_on"] = "The date the patient agreed to texts at the new number cannot be in the future."
+    if "sms_opt_in_source" not in given:
+        errors["sms_opt_in_source"] = "Record how the patient agreed to texts at the new number."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def patient_update(*, patient: Patient, by: User, **fields) -> Patient:
     """Change demographics or contact preferences; records only the fields that changed."""
@@ -244,6 +277,7 @@ def patient_update(*, patient: Patient, by: User, **fields) -> Patient:
     for name, value in _tidy(fields).items():
         setattr(patient, name, value)
     patient.full_clean()
+    _check_sms_opt_in_follows_number(patient, before, given=set(fields))
     after = _snapshot(patient, PATIENT_FIELDS)
     changed = [name for name in PATIENT_FIELDS if before[name] != after[name]]
     if not changed:
@@ -365,10 +399,35 @@ def episode_admit(
 
 @transaction.atomic
 def episode_discharge(
-    *, episode: Episode, discharge_date: date, discharge_type: str, by: User, summary: str = ""
+    *,
+    episode: Episode,
+    discharge_date: date,
+    discharge_type: str,
+    by: User,
+    summary: str = "",
+    aftercare_checked: bool = False,
 ) -> Episode:
-    """Close an episode. The date is not before admission nor after today in the site's zone."""
+    """Close an episode. The date is not before admission nor after today in the site's zone.
+
+    A clinician's decision (DOMAIN.md §6, "the system proposes; a clinician signs"): ``by``
+    must hold ``episode.discharge`` at the episode's site (a counselor or clinical supervisor),
+    the same capability the pages and the API check; anyone else, or no one, is refused.
+
+    An administrative discharge also needs an aftercare referral, re-admission information and
+    a letter to the patient (or why contact is not allowed). Those live in the plans floor, so
+    only ``plans.services.discharge_sign`` records and checks them and then passes
+    ``aftercare_checked=True``; called any other way, an administrative discharge is refused."""
     episode = Episode.objects.select_for_update().select_related("site", "patient").get(pk=episode.pk)
+    if not has_capability(by, episode.site_id, "episode.discharge"):
+        raise PermissionDenied("Only a counselor or clinical supervisor at this site may discharge a patient.")
+    if discharge_type == DischargeType.ADMINISTRATIVE and not aftercare_checked:
+        raise ValidationError(
+            {
+                "discharge_type": "An administrative discharge needs an aftercare referral, re-admission "
+                "information and a letter to the patient (or why contact is not allowed): sign it on the "
+                "discharge page, which records them."
+            }
+        )
     if not episode.is_open:
         raise ValidationError(f"This episode was already discharged on {episode.discharge_date:%Y-%m-%d}.")
     if discharge_date is None:
@@ -501,6 +560,7 @@ CONSENT_FIELDS = [
     "purpose_detail",
     "expires_on",
     "expiry_event",
+    "expiry_event_detail",
     "revocation_acknowledged",
     "redisclosure_acknowledged",
     "refusal_acknowledged",
@@ -508,6 +568,7 @@ CONSENT_FIELDS = [
     "representative_relationship",
     "signer_name",
     "signed_at",
+    "fundraising_opt_out",
 ]
 
 
@@ -524,6 +585,7 @@ def consent_record(
     purpose_detail: str = "",
     expires_on: date | None = None,
     expiry_event: str = "",
+    expiry_event_detail: str = "",
     revocation_acknowledged: bool = False,
     redisclosure_acknowledged: bool = False,
     refusal_acknowledged: bool = False,
@@ -531,20 +593,34 @@ def consent_record(
     representative_relationship: str = "",
     signer_name: str = "",
     signed_at: datetime | None = None,
+    fundraising_opt_out: bool | None = None,
 ) -> Consent:
     """Record a signed Part 2 consent; refuses one missing any required element.
 
     A TPO consent gets the general recipient description and the TPO purposes when none are
-    given. The standard statements the signer acknowledged are stored with the consent.
+    given. The standard statements the signer acknowledged are stored with the consent; a
+    consent for any TPO purpose also says that covered-entity recipients may redisclose as HIPAA
+    permits except in proceedings against the patient, and, where the program fundraises
+    (``PROGRAM_FUNDRAISES``), tells of the right to opt out of fundraising and records the
+    patient's answer (``fundraising_opt_out``: True when they opt out; not opting out is False).
+
+    ``expiry_event`` is a choice (``ExpiryEvent``); earlier free text is still accepted: "end of
+    treatment" and "none" become those choices, other words another event described by them.
     """
     purposes = list(purposes or [])
     if kind == ConsentKind.TPO:
         recipients = recipients.strip() or TPO_RECIPIENTS
         purposes = purposes or sorted(TPO_PURPOSES)
         purpose_detail = purpose_detail.strip() or TPO_PURPOSE_TEXT
+    expiry_event, described = expiry_event_from_text(expiry_event)
+    expiry_event_detail = " ".join((expiry_event_detail or "").split()) or described
+    if expiry_event_detail and not expiry_event:
+        expiry_event = ExpiryEvent.OTHER
+    tpo_use = is_tpo_use(kind, purposes)
     redisclosure = REDISCLOSURE_STATEMENT
-    if kind == ConsentKind.TPO:
+    if tpo_use:
         redisclosure = f"{REDISCLOSURE_STATEMENT} {TPO_REDISCLOSURE_STATEMENT}"
+    fundraising = FUNDRAISING_STATEMENT if tpo_use and settings.PROGRAM_FUNDRAISES else ""
     consent = Consent(
         patient=patient,
         kind=kind,
@@ -554,7 +630,8 @@ def consent_record(
         purposes=purposes,
         purpose_detail=(purpose_detail or "").strip(),
         expires_on=expires_on,
-        expiry_event=(expiry_event or "").strip(),
+        expiry_event=expiry_event,
+        expiry_event_detail=expiry_event_detail,
         revocation_acknowledged=revocation_acknowledged,
         revocation_statement=REVOCATION_STATEMENT,
         redisclosure_acknowledged=redisclosure_acknowledged,
@@ -566,6 +643,8 @@ def consent_record(
         signer_name=signer_name,
         signed_at=signed_at or timezone.now(),
         recorded_by=by,
+        fundraising_statement=fundraising,
+        fundraising_opt_out=bool(fundraising_opt_out) if fundraising else None,
     )
     if consent.signed_at > timezone.now():
         raise ValidationError({"signer_name": "The signing date cannot be in the future."})
@@ -631,11 +710,15 @@ def support_contact_contact_problem(contact: SupportContact) -> str | None:
         return "The linked consent belongs to another patient."
     if consent.kind == ConsentKind.COUNSELLING_NOTES:
         return "A counselling-notes consent does not cover contacting support people."
-    status = consent.status_on(site_today(contact.patient.site))
-    if status == ConsentStatus.REVOKED:
+    consent.patient = contact.patient  # the same person: its site and episodes, without asking again
+    if consent.revoked_on is not None:
         return f"The linked consent was revoked on {consent.revoked_on:%Y-%m-%d}."
-    if status == ConsentStatus.EXPIRED:
-        return f"The linked consent expired on {consent.expires_on:%Y-%m-%d}."
+    expired = consent.expiry_problem(site_today(contact.patient.site))
+    if expired:
+        return f"The linked consent {expired}."
+    defects = consent.facial_defects()
+    if defects:
+        return "The linked consent does not meet the required elements of 42 CFR §2.31: " + " ".join(defects)
     if not consent.covers_recipient(contact.name):
         return f"The linked consent does not name {contact.name} as a recipient."
     return None
@@ -719,16 +802,35 @@ def support_contact_remove(*, contact: SupportContact, by: User) -> SupportConta
 
 
 def disclosure_problem(
-    consent: Consent, *, patient: Patient, recipient: str, purpose: str, categories: list[str], today: date
+    consent: Consent,
+    *,
+    patient: Patient,
+    recipient: str,
+    purpose: str,
+    categories: list[str],
+    today: date,
+    episodes: list[Episode] | None = None,
 ) -> tuple[str, str] | None:
-    """The first reason ``consent`` does not allow this disclosure, as (field, message), or None."""
+    """The first reason ``consent`` does not allow this disclosure, as (field, message), or None.
+
+    In the order of DOMAIN.md §11 "Defective consents": revoked, expired (on its date, or at the
+    end of treatment once the patient was discharged), failing the required elements on its face
+    (``Consent.facial_defects``); then whether it covers the purpose, recipient and information.
+    ``episodes`` are the patient's episodes, when the caller has read them already."""
     if consent.patient_id != patient.pk:
         return "consent", "That consent belongs to another patient."
-    status = consent.status_on(today)
-    if status == ConsentStatus.REVOKED:
+    consent.patient = patient
+    if consent.revoked_on is not None:
         return "consent", f"The consent was revoked on {consent.revoked_on:%Y-%m-%d}: nothing may be released under it."
-    if status == ConsentStatus.EXPIRED:
-        return "consent", f"The consent expired on {consent.expires_on:%Y-%m-%d}: ask the patient for a new one."
+    expired = consent.expiry_problem(today, episodes=episodes)
+    if expired:
+        return "consent", f"The consent {expired}: nothing may be released under it; ask the patient for a new one."
+    defects = consent.facial_defects()
+    if defects:
+        return "consent", (
+            "The consent does not meet the required elements of 42 CFR §2.31 on its face, so nothing may be "
+            "released under it: " + " ".join(defects) + " Record a new, complete consent."
+        )
     if not consent.covers_purpose(purpose):
         return "purpose", f"The consent does not cover the purpose “{Purpose(purpose).label}”."
     if not consent.covers_recipient(recipient, purpose=purpose):
@@ -757,7 +859,9 @@ def disclosure_make(
     """Release records under a consent and log it with the current Part 2 notice.
 
     Refuses, with the specific reason on the field, when there is no consent, or the consent
-    is revoked or expired, or does not cover the recipient, the purpose or every category.
+    is revoked or expired (on its date, or at the end of treatment once the patient was
+    discharged), or fails the §2.31 required elements on its face, or does not cover the
+    recipient, the purpose or every category.
     Without ``consent`` the patient's first consent that covers everything is used.
     """
     recipient = " ".join((recipient or "").split())
@@ -778,11 +882,18 @@ def disclosure_make(
 
     patient = Patient.objects.select_related("site").get(pk=patient.pk)
     today = site_today(patient.site)
+    episodes = list(patient.episodes.only("discharge_date", "updated_at"))
+    check = {
+        "patient": patient,
+        "recipient": recipient,
+        "purpose": purpose,
+        "categories": categories,
+        "today": today,
+        "episodes": episodes,
+    }
     if consent is not None:
         consent = Consent.objects.select_for_update().get(pk=consent.pk)
-        problem = disclosure_problem(
-            consent, patient=patient, recipient=recipient, purpose=purpose, categories=categories, today=today
-        )
+        problem = disclosure_problem(consent, **check)
         if problem:
             raise ValidationError({problem[0]: problem[1]})
     else:
@@ -793,9 +904,7 @@ def disclosure_make(
             )
         problems = []
         for candidate in on_file:
-            problem = disclosure_problem(
-                candidate, patient=patient, recipient=recipient, purpose=purpose, categories=categories, today=today
-            )
+            problem = disclosure_problem(candidate, **check)
             if problem is None:
                 consent = candidate
                 break

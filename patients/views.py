@@ -51,6 +51,7 @@ from .models import (
     Referral,
     Stage,
     SupportContact,
+    accounting_period_start,
     site_today,
 )
 from .permissions import (
@@ -192,7 +193,7 @@ def detail(request: HttpRequest, public_id) -> HttpResponse:
     consents = list(patient.consents.order_by("-signed_at"))
     for consent in consents:
         consent.patient = patient
-        consent.current_status = consent.status_on(today)
+        consent.current_status = consent.status_on(today, episodes=episodes)
     contacts = list(patient.support_contacts.active().select_related("consent"))
     for contact in contacts:
         contact.patient = patient
@@ -430,9 +431,10 @@ def episode_discharge(request: HttpRequest, public_id, episode_id) -> HttpRespon
 def _consents_of(patient: Patient):
     consents = list(patient.consents.select_related("recorded_by", "revoked_by").order_by("-signed_at", "-id"))
     today = site_today(patient.site)
+    episodes = list(patient.episodes.only("discharge_date", "updated_at")) if consents else []
     for consent in consents:
         consent.patient = patient
-        consent.current_status = consent.status_on(today)
+        consent.current_status = consent.status_on(today, episodes=episodes)
     return consents
 
 
@@ -466,7 +468,11 @@ def consent_create(request: HttpRequest, public_id) -> HttpResponse:
 
 def _consent_page(request, patient, consent, *, form=None) -> HttpResponse:
     consent.patient = patient
-    consent.current_status = consent.status_on(site_today(patient.site))
+    today = site_today(patient.site)
+    consent.current_status = consent.status_on(today)
+    consent.expired_because = consent.expiry_problem(today)
+    # What a disclosure would be refused for (DOMAIN.md §11 "Defective consents"), shown up front.
+    consent.defects = consent.facial_defects() if consent.revoked_on is None else []
     may = _may(request.user, patient)
     if form is None and may["consent_manage"] and consent.revoked_on is None:
         form = RevokeForm(initial={"revoked_on": site_today(patient.site)})
@@ -517,7 +523,11 @@ def disclosure_list(request: HttpRequest, public_id) -> HttpResponse:
 @login_required
 def disclosure_create(request: HttpRequest, public_id) -> HttpResponse:
     patient = get_patient_for_user(request.user, public_id, write=True, capability="disclosure.make")
-    form = DisclosureForm(request.POST or None, consents=patient.consents.order_by("-signed_at"))
+    form = DisclosureForm(
+        # Each choice shows the consent's status; an end-of-treatment one reads the episodes (once).
+        request.POST or None,
+        consents=patient.consents.prefetch_related("patient__episodes").order_by("-signed_at"),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             disclosure = services.disclosure_make(patient=patient, by=request.user, **form.cleaned_data)
@@ -587,14 +597,18 @@ def disclosure_accounting(request: HttpRequest, public_id) -> HttpResponse:
     """Accounting of disclosures (42 CFR §2.25): everything released in the last 3 years."""
     patient = get_patient_for_user(request.user, public_id)
     now = timezone.now()
+    # 29 February: the period starts on 28 February three years back (the inclusive reading).
+    since = accounting_period_start(now, patient.site.zone)
     disclosures = list(
-        patient.disclosures.for_accounting(now).select_related("consent", "disclosed_by").order_by("disclosed_at")
+        patient.disclosures.for_accounting(now, zone=patient.site.zone)
+        .select_related("consent", "disclosed_by")
+        .order_by("disclosed_at")
     )
     _viewed(request, patient, object_type="patients.DisclosureAccounting")
     return render(
         request,
         "patients/disclosure_accounting.html",
-        _chart_context(request, patient, disclosures=disclosures, since=now.replace(year=now.year - 3), now=now),
+        _chart_context(request, patient, disclosures=disclosures, since=since, now=now),
     )
 
 

@@ -9,6 +9,7 @@ from users.models import Membership, Role, User
 
 from .models import (
     ASAM_DIMENSIONS,
+    AftercarePlan,
     AftercareReferral,
     FollowUpStatus,
     ObjectiveStatus,
@@ -145,8 +146,20 @@ class RecoveryActivityForm(forms.ModelForm):
         self.fields["sponsor_contact"].queryset = patient.support_contacts.active()
 
 
-class AftercareForm(forms.Form):
-    recommendations = forms.CharField(required=False, widget=_rows(4))
+class AftercareForm(forms.ModelForm):
+    """Recommendations, how the patient can come back, and the letter to the patient (or why
+    contact is not allowed): what an administrative discharge needs besides a referral."""
+
+    class Meta:
+        model = AftercarePlan
+        fields = ["recommendations", "readmission_info", "patient_letter", "patient_letter_on", "no_contact_reason"]
+        widgets = {
+            "recommendations": _rows(4),
+            "readmission_info": _rows(3),
+            "patient_letter": _rows(6),
+            "patient_letter_on": DATE,
+            "no_contact_reason": _rows(2),
+        }
 
 
 class AftercareReferralForm(forms.ModelForm):
@@ -165,7 +178,14 @@ class FollowUpForm(forms.Form):
     outcome_note = forms.CharField(label="What happened", required=False, widget=_rows(3))
 
 
+ADMINISTRATIVE_HELP = "Needed for an administrative discharge. Left blank, what the aftercare plan records is kept."
+
+
 class DischargeSignForm(forms.Form):
+    """The fields are ``plans.services.discharge_sign``'s arguments; it decides what each type
+    of discharge needs (an administrative one: a referral, re-admission information, and a
+    letter to the patient or why contact is not allowed)."""
+
     discharge_date = forms.DateField(widget=DATE)
     discharge_type = forms.ChoiceField(choices=[("", "Choose…"), *DischargeType.choices], required=False)
     summary = forms.CharField(
@@ -173,4 +193,30 @@ class DischargeSignForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 22}),
         help_text="Drafted from the record: check and edit it before signing.",
+    )
+    referral_provider = forms.CharField(
+        label="Referred to (provider)",
+        required=False,
+        max_length=200,
+        help_text="Adds an aftercare referral. An administrative discharge needs one (here or on the Aftercare page).",
+    )
+    referral_contact = forms.CharField(label="Provider contact", required=False, max_length=200)
+    readmission_info = forms.CharField(
+        label="Re-admission information",
+        required=False,
+        widget=_rows(3),
+        help_text=f"How the patient can come back. {ADMINISTRATIVE_HELP}",
+    )
+    patient_letter = forms.CharField(
+        label="Letter to the patient",
+        required=False,
+        widget=_rows(6),
+        help_text=f"The letter sent or prepared (or give its date below). {ADMINISTRATIVE_HELP}",
+    )
+    patient_letter_on = forms.DateField(label="Letter sent or prepared on", required=False, widget=DATE)
+    no_contact_reason = forms.CharField(
+        label="Contact not allowed because",
+        required=False,
+        widget=_rows(2),
+        help_text="Instead of a letter, when the patient may not be contacted.",
     )

@@ -65,6 +65,9 @@ class TriggerReason(models.TextChoices):
     HOSPITALISATION = "hospitalisation", "Hospitalisation"
     NEW_DIAGNOSIS = "new_diagnosis", "New diagnosis"
     POSITIVE_TOXICOLOGY = "positive_toxicology", "Unexpected positive toxicology result"
+    # Raised by sessions' missed-session follow-up (DOMAIN.md §6): two consecutive no-shows, or
+    # under the weekly share of scheduled hours, put engagement on the problem list.
+    ENGAGEMENT = "engagement", "Engagement (missed sessions or hours)"
     OTHER = "other", "Other significant event"
 
 
@@ -75,6 +78,7 @@ REASON_FOR_TRIGGER = {
     TriggerReason.POSITIVE_TOXICOLOGY: VersionReason.RELAPSE,
     TriggerReason.HOSPITALISATION: VersionReason.HOSPITALISATION,
     TriggerReason.NEW_DIAGNOSIS: VersionReason.NEW_DIAGNOSIS,
+    TriggerReason.ENGAGEMENT: VersionReason.OTHER,
     TriggerReason.OTHER: VersionReason.OTHER,
 }
 
@@ -600,12 +604,32 @@ class RecoveryActivity(TimeStampedModel):
 
 
 class AftercarePlan(TimeStampedModel):
-    """What happens after discharge: referrals and recommendations (one per episode)."""
+    """What happens after discharge: referrals and recommendations (one per episode), how the
+    patient can come back, and the letter sent to them (or why they may not be contacted).
+
+    An administrative discharge needs a referral, the re-admission information and the letter
+    or the reason (DOMAIN.md §6); ``plans.services.discharge_sign`` checks them."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="aftercare_plan")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     recommendations = models.TextField(blank=True)
+    readmission_info = models.TextField(
+        "Re-admission information",
+        blank=True,
+        help_text="How the patient can come back: whom to call, how re-entry works, without waiting for a new referral.",
+    )
+    patient_letter = models.TextField(
+        "Letter to the patient",
+        blank=True,
+        help_text="The letter sent (or prepared) at discharge: the referral, how to come back, crisis numbers.",
+    )
+    patient_letter_on = models.DateField("Letter sent or prepared on", null=True, blank=True)
+    no_contact_reason = models.TextField(
+        "Contact not allowed because",
+        blank=True,
+        help_text="When no letter may be sent: for example, the patient asked not to be contacted.",
+    )
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     objects = NoDeleteQuerySet.as_manager()
@@ -615,6 +639,17 @@ class AftercarePlan(TimeStampedModel):
 
     def delete(self, *args, **kwargs):
         raise NeverDeleted("Aftercare plans are kept.")
+
+    @property
+    def has_letter(self) -> bool:
+        return bool((self.patient_letter or "").strip() or self.patient_letter_on)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.has_letter and (self.no_contact_reason or "").strip():
+            raise ValidationError(
+                {"no_contact_reason": "Record the letter to the patient or why contact is not allowed, not both."}
+            )
 
 
 class AftercareReferral(TimeStampedModel):

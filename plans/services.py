@@ -17,13 +17,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
-from patients.models import Episode, Patient, SupportContact, site_today
+from patients.models import DischargeType, Episode, Patient, SupportContact, site_today
 from patients.services import episode_discharge, support_contact_contact_problem
 from users.models import User
 from users.permissions import has_capability
@@ -86,6 +86,7 @@ SIGNATURE_FIELDS = [
 OBJECTIVE_FIELDS = ["statement", "target_date", "status"]
 RECOVERY_FIELDS = ["date", "activity_type", "type_detail", "duration_minutes", "sponsor_contact", "note"]
 REFERRAL_FIELDS = ["provider", "level", "appointment_on", "contact", "note"]
+AFTERCARE_FIELDS = ["recommendations", "readmission_info", "patient_letter", "patient_letter_on", "no_contact_reason"]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -448,12 +449,34 @@ def plan_part_remove(
     )
 
 
+# DOMAIN.md §7: after problems, goals, objectives and interventions, "the patient's strengths,
+# needs, abilities and preferences, the discharge criteria, and signatures".
+PERSON_CENTRED_FIELDS = {
+    "strengths": "the patient's strengths",
+    "needs": "the patient's needs",
+    "abilities": "the patient's abilities",
+    "preferences": "the patient's preferences",
+    "discharge_criteria": "the discharge criteria",
+}
+
+
+def treatment_plan_missing_fields(plan: TreatmentPlan) -> dict[str, str]:
+    """The person-centred fields still blank on this draft, each with why it is needed."""
+    return {
+        name: f"Write {label} before signing (a treatment plan records {label}, DOMAIN.md §7)."
+        for name, label in PERSON_CENTRED_FIELDS.items()
+        if not (getattr(plan, name) or "").strip()
+    }
+
+
 def treatment_plan_problems(plan: TreatmentPlan) -> list[str]:
-    """Why this draft cannot be signed yet (empty when it is complete)."""
-    problems = list(plan.problems.prefetch_related("goals__objectives"))
-    if not problems:
-        return ["Add at least one problem, with a goal and a measurable objective."]
+    """Why this draft cannot be signed yet (empty when it is complete): every problem a goal,
+    every goal an objective, every objective an intervention (modality, frequency, responsible
+    staff), and the strengths, needs, abilities, preferences and discharge criteria written."""
+    problems = list(plan.problems.prefetch_related("goals__objectives__interventions"))
     messages = []
+    if not problems:
+        messages.append("Add at least one problem, with a goal, a measurable objective and an intervention.")
     for n, problem in enumerate(problems, 1):
         goals = list(problem.goals.all())
         if not goals:
@@ -468,6 +491,12 @@ def treatment_plan_problems(plan: TreatmentPlan) -> list[str]:
                         f"An objective of problem {n} has a target date ({objective.target_date:%Y-%m-%d}) before "
                         "the plan date: revise it or record its status."
                     )
+                if not objective.interventions.all():
+                    messages.append(
+                        f"The objective “{objective.statement[:60]}” of problem {n} has no intervention: add its "
+                        "modality, frequency and responsible staff."
+                    )
+    messages.extend(treatment_plan_missing_fields(plan).values())
     return messages
 
 
@@ -495,10 +524,12 @@ def treatment_plan_sign(
 ) -> TreatmentPlan:
     """The clinician signs with the patient's signature (or the reason they declined).
 
-    Refuses an incomplete plan (at least one problem; every problem a goal; every goal an
-    objective). When ``PLAN_SUPERVISOR_SIGNATURE_REQUIRED`` is on and the signer is not a
-    supervisor, the version is locked and waits for ``treatment_plan_cosign``; otherwise it
-    takes effect now and the previous signed version becomes superseded.
+    Refuses an incomplete plan (``treatment_plan_problems``: at least one problem; every problem
+    a goal; every goal an objective; every objective an intervention; the strengths, needs,
+    abilities, preferences and discharge criteria written). When
+    ``PLAN_SUPERVISOR_SIGNATURE_REQUIRED`` is on and the signer is not a supervisor, the version
+    is locked and waits for ``treatment_plan_cosign``; otherwise it takes effect now and the
+    previous signed version becomes superseded.
     """
     plan = _locked_plan(TreatmentPlan, plan)
     _require_draft(plan)
@@ -507,7 +538,10 @@ def treatment_plan_sign(
         raise ValidationError({NON_FIELD_ERRORS: "Only a counselor or supervisor at this site may sign the plan."})
     missing = treatment_plan_problems(plan)
     if missing:
-        raise ValidationError({NON_FIELD_ERRORS: ["The plan is not complete:", *missing]})
+        # The blank plan fields are also named by field, so the API and the plan form point at them.
+        blank = treatment_plan_missing_fields(plan)
+        structure = [m for m in missing if m not in blank.values()]
+        raise ValidationError({NON_FIELD_ERRORS: ["The plan is not complete:", *structure], **blank})
     now = timezone.now()
     before = _snapshot(plan, SIGNATURE_FIELDS)
     _patient_signature(
@@ -923,20 +957,27 @@ def _aftercare_for(episode: Episode, by: User) -> AftercarePlan:
 
 
 @transaction.atomic
-def aftercare_update(*, episode: Episode, by: User, recommendations: str) -> AftercarePlan:
+def aftercare_update(*, episode: Episode, by: User, **fields) -> AftercarePlan:
+    """Change the aftercare plan's recommendations, re-admission information, letter to the
+    patient (its text and date) or why contact is not allowed; fields not given are kept."""
+    _unknown_fields(fields, AFTERCARE_FIELDS)
     episode = Episode.objects.select_related("patient", "site").get(pk=episode.pk)
     plan = _aftercare_for(episode, by)
-    before = {"recommendations": plan.recommendations}
-    plan.recommendations = (recommendations or "").strip()
+    before = _snapshot(plan, AFTERCARE_FIELDS)
+    for name, value in fields.items():
+        if name == "patient_letter_on":
+            plan.patient_letter_on = value
+        else:
+            setattr(plan, name, (value or "").strip())
+    if plan.patient_letter_on is not None and plan.patient_letter_on > site_today(episode.site):
+        raise ValidationError({"patient_letter_on": "The letter's date cannot be in the future."})
+    plan.full_clean()
+    changes = _changes(before, _snapshot(plan, AFTERCARE_FIELDS))
+    if not changes["after"]:
+        return plan
     plan.updated_by = by
-    plan.save(update_fields=["recommendations", "updated_by", "updated_at"])
-    _audit(
-        Action.UPDATE,
-        by=by,
-        plan_or_episode=episode,
-        obj=plan,
-        changes=_changes(before, {"recommendations": plan.recommendations}),
-    )
+    plan.save(update_fields=[*changes["after"], "updated_by", "updated_at"])
+    _audit(Action.UPDATE, by=by, plan_or_episode=episode, obj=plan, changes=changes)
     return plan
 
 
@@ -1008,13 +1049,62 @@ def follow_ups_schedule(*, episode: Episode, by: User) -> list[FollowUpCheckIn]:
     return rows
 
 
+def _administrative_discharge_problems(
+    episode: Episode, *, readmission_info: str, has_letter: bool, no_contact_reason: str, referral_provider: str
+) -> dict[str, str]:
+    """What an administrative discharge still lacks (DOMAIN.md §6: "It needs a clinician
+    decision, a discharge summary, referral and re-admission information, and a letter to the
+    patient if contact is allowed"), by field; the values are those the discharge would keep."""
+    errors: dict[str, str] = {}
+    aftercare = AftercarePlan.objects.filter(episode=episode).first()
+    referred = referral_provider or (
+        aftercare is not None and aftercare.referrals.filter(withdrawn_at__isnull=True).exists()
+    )
+    if not referred:
+        errors["referral_provider"] = (
+            "An administrative discharge needs an aftercare referral: name the provider the patient is referred "
+            "to (or add the referral on the Aftercare page first)."
+        )
+    if not readmission_info:
+        errors["readmission_info"] = (
+            "An administrative discharge needs re-admission information: how the patient can come back."
+        )
+    if not has_letter and not no_contact_reason:
+        errors["patient_letter"] = (
+            "An administrative discharge needs a letter to the patient (its text or the date it was sent), or, "
+            "when contact is not allowed, why (“Contact not allowed because”)."
+        )
+    return errors
+
+
 @transaction.atomic
 def discharge_sign(
-    *, episode: Episode, by: User, discharge_date: date | None, discharge_type: str, summary: str
+    *,
+    episode: Episode,
+    by: User,
+    discharge_date: date | None,
+    discharge_type: str,
+    summary: str,
+    readmission_info: str = "",
+    patient_letter: str = "",
+    patient_letter_on: date | None = None,
+    no_contact_reason: str = "",
+    referral_provider: str = "",
+    referral_contact: str = "",
 ) -> Episode:
     """Sign the discharge: close the episode with the clinician's final summary (through
     ``patients.services.episode_discharge``) and schedule the 30/60/90-day follow-ups.
-    Never automatic: only this explicit call discharges."""
+    Never automatic: only this explicit call discharges, and only by a counselor or clinical
+    supervisor at the episode's site (``episode.discharge``, as the pages and the API check).
+
+    The re-admission information, the letter to the patient (text and/or date) and why contact
+    is not allowed are kept on the aftercare plan; blank ones keep what the plan already says.
+    ``referral_provider`` (with ``referral_contact``) adds an aftercare referral. An
+    administrative discharge is refused unless it has an active referral, re-admission
+    information, and a letter or the reason contact is not allowed (DOMAIN.md §6). Nothing is
+    saved when anything is refused."""
+    if not has_capability(by, episode.site_id, "episode.discharge"):
+        raise PermissionDenied("Only a counselor or clinical supervisor at this site may sign a discharge.")
     if not (summary or "").strip():
         raise ValidationError({"summary": "Write (or keep) the discharge summary before signing."})
     if not discharge_type:
@@ -1023,8 +1113,44 @@ def discharge_sign(
         raise ValidationError(
             {"discharge_date": f"The discharge date is before the admission date ({episode.admission_date:%Y-%m-%d})."}
         )
+    given = {
+        "readmission_info": (readmission_info or "").strip(),
+        "patient_letter": (patient_letter or "").strip(),
+        "patient_letter_on": patient_letter_on,
+        "no_contact_reason": (no_contact_reason or "").strip(),
+    }
+    given = {name: value for name, value in given.items() if value}
+    referral_provider = " ".join((referral_provider or "").split())
+    if referral_contact and not referral_provider:
+        raise ValidationError({"referral_provider": "Name the provider the patient is referred to."})
+    if discharge_type == DischargeType.ADMINISTRATIVE:
+        kept = AftercarePlan.objects.filter(episode=episode).first() or AftercarePlan(episode=episode)
+        would = {name: given.get(name, getattr(kept, name)) for name in AFTERCARE_FIELDS}
+        errors = _administrative_discharge_problems(
+            episode,
+            readmission_info=(would["readmission_info"] or "").strip(),
+            has_letter=bool((would["patient_letter"] or "").strip() or would["patient_letter_on"]),
+            no_contact_reason=(would["no_contact_reason"] or "").strip(),
+            referral_provider=referral_provider,
+        )
+        if errors:
+            raise ValidationError(errors)
+    if given:
+        aftercare_update(episode=episode, by=by, **given)
+    if referral_provider:
+        try:
+            aftercare_referral_add(episode=episode, by=by, provider=referral_provider, contact=referral_contact or "")
+        except ValidationError as exc:
+            # Named after the discharge form's fields.
+            names = {"provider": "referral_provider", "contact": "referral_contact"}
+            raise ValidationError({names.get(k, k): v for k, v in exc.message_dict.items()}) from None
     episode = episode_discharge(
-        episode=episode, discharge_date=discharge_date, discharge_type=discharge_type, by=by, summary=summary
+        episode=episode,
+        discharge_date=discharge_date,
+        discharge_type=discharge_type,
+        by=by,
+        summary=summary,
+        aftercare_checked=True,
     )
     follow_ups_schedule(episode=episode, by=by)
     return episode

@@ -651,7 +651,7 @@ def aftercare(request: HttpRequest, public_id) -> HttpResponse:
     plan = AftercarePlan.objects.filter(episode=episode).first()
     form = referral_form = None
     if has_capability(request.user, patient.site_id, "clinical.write"):
-        form = AftercareForm(initial={"recommendations": plan.recommendations if plan else ""})
+        form = AftercareForm(instance=plan)
         referral_form = AftercareReferralForm()
     if request.method == "POST":
         patient = _patient(request, public_id, write=True)
@@ -666,11 +666,16 @@ def aftercare(request: HttpRequest, public_id) -> HttpResponse:
                     messages.success(request, "Referral added to the aftercare plan.")
                     return redirect("plans:aftercare", public_id=patient.public_id)
         else:
-            form = AftercareForm(request.POST)
+            # An unsaved copy: the form only validates input, the service saves (and audits).
+            form = AftercareForm(request.POST, instance=AftercarePlan(episode=episode, site=episode.site))
             if form.is_valid():
-                services.aftercare_update(episode=episode, by=request.user, **form.cleaned_data)
-                messages.success(request, "Recommendations saved.")
-                return redirect("plans:aftercare", public_id=patient.public_id)
+                try:
+                    services.aftercare_update(episode=episode, by=request.user, **form.cleaned_data)
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                else:
+                    messages.success(request, "Aftercare plan saved.")
+                    return redirect("plans:aftercare", public_id=patient.public_id)
     referrals = list(plan.referrals.filter(withdrawn_at__isnull=True)) if plan else []
     follow_ups = list(episode.follow_ups.select_related("completed_by"))
     _viewed(request, patient, object_type="plans.AftercarePlan")

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 
 from users.models import Membership, Site
 
-from .models import WEEKDAYS, AgeGroup, LevelOfCare, Room, SessionKind, Track, local_datetime
-from .services import MAX_REPEAT_WEEKS, ONE_OFF_KINDS, BlockSpec
+from .models import ONE_OFF_KINDS, WEEKDAYS, AgeGroup, LevelOfCare, Room, SessionKind, Track, local_datetime
+from .services import MAX_REPEAT_WEEKS, BlockSpec
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -153,16 +153,23 @@ def block_specs(formset) -> list[BlockSpec]:
     return [f.spec() for f in formset.forms if f.has_changed() or f.cleaned_data.get("id")] if formset else []
 
 
+TAPER_LABEL = "Transition taper (step-down weeks)"
+TAPER_HELP = "Weeks below the level's hours are expected and not flagged as under-dosing. A clinician's decision."
+
+
 class EnrollForm(forms.Form):
     episode = EpisodeChoiceField(
         queryset=None, label="Patient", help_text="Patients with an open episode at this site."
     )
     start_date = forms.DateField(widget=DATE)
     end_date = forms.DateField(widget=DATE, required=False)
-    is_taper = forms.BooleanField(required=False, label="Transition taper (step-down weeks)")
+    is_taper = forms.BooleanField(required=False, label=TAPER_LABEL, help_text=TAPER_HELP)
 
-    def __init__(self, *args, site: Site, **kwargs):
+    def __init__(self, *args, site: Site, may_taper: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not may_taper:
+            # Intake staff enroll; marking a taper is left to a counselor (the service refuses it too).
+            del self.fields["is_taper"]
         from patients.models import Episode
 
         # Any episode of the site, so a discharged patient is told why, not just "invalid choice".
@@ -179,6 +186,10 @@ class MoveEnrollmentForm(forms.Form):
     def __init__(self, *args, site: Site, exclude: Track, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_track"].queryset = Track.objects.active().filter(site=site).exclude(pk=exclude.pk)
+
+
+class TaperForm(forms.Form):
+    is_taper = forms.BooleanField(required=False, label=TAPER_LABEL, help_text=TAPER_HELP)
 
 
 class EndEnrollmentForm(forms.Form):

@@ -30,6 +30,8 @@ def feed_for(user) -> bytes:
         .between(now - timedelta(days=PAST_DAYS), now + timedelta(weeks=horizon_weeks() + 1))
         .for_calendar()
     )
+    # Initials on individual and family sessions only: next to "peer recovery support" or
+    # "medication management (MOUD/MAUD)" they would say what the person is treated for.
     personal = [s for s in sessions if s.kind in {SessionKind.INDIVIDUAL, SessionKind.FAMILY}]
     rosters = rosters_for(personal)
     cal = Calendar()

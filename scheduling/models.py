@@ -147,29 +147,49 @@ class SessionKind(models.TextChoices):
     INDIVIDUAL = "individual", "Individual session"
     WELLNESS = "wellness", "Wellness"
     CASE_MANAGEMENT = "case_management", "Case management"
+    PEER_SUPPORT = "peer_support", "Peer recovery support"
+    # By referral or on site (DOMAIN.md §5); the value fits the 20-character column.
+    MEDICATION_MANAGEMENT = "med_management", "Psychiatric or medication management (MOUD/MAUD)"
 
 
 # Kinds whose generated occurrences take their topic from the track's curriculum rotation.
 ROTATING_KINDS = frozenset({SessionKind.GROUP, SessionKind.PSYCHOEDUCATION, SessionKind.SKILLS})
+# Kinds booked one by one for a patient (``scheduling.services.session_book``), outside a track's
+# blocks; their roster is that patient, so roll-call and notes treat them as individual sessions.
+ONE_OFF_KINDS = frozenset(
+    {
+        SessionKind.INDIVIDUAL,
+        SessionKind.FAMILY,
+        SessionKind.CASE_MANAGEMENT,
+        SessionKind.PEER_SUPPORT,
+        SessionKind.MEDICATION_MANAGEMENT,
+    }
+)
 
 
 @dataclass(frozen=True)
 class HoursRule:
+    """A level's weekly hours: at least ``minimum``, at most ``maximum`` (inclusive) and, where
+    the level is defined as "less than", under ``below`` (exclusive)."""
+
     minimum: float
     maximum: float | None
     min_days: int
     max_days: int
+    below: float | None = None
 
 
 def hours_rule(level: str, age_group: str) -> HoursRule:
-    """Weekly scheduled-hours and meeting-day limits of a level of care (DOMAIN.md §1, §5)."""
+    """Weekly scheduled-hours and meeting-day limits of a level of care (DOMAIN.md §1.1, §5):
+    2.1 (IOP) adult ≥ 9 h, adolescent ≥ 6 h, at most 19 h; 2.5 (PHP) ≥ 20 h; 1 (outpatient
+    step-down) under 9 h for adults and under 6 h for adolescents (more is IOP intensity)."""
     adolescent = age_group == AgeGroup.ADOLESCENT
     if level == LevelOfCare.IOP:
         return HoursRule(minimum=6 if adolescent else 9, maximum=19, min_days=3, max_days=5)
     if level == LevelOfCare.PHP:
         return HoursRule(minimum=20, maximum=None, min_days=3, max_days=5)
-    # Step-down outpatient: fewer days allowed and no minimum.
-    return HoursRule(minimum=0, maximum=None, min_days=1, max_days=5)
+    # Step-down outpatient: fewer days allowed, no minimum, and below the IOP threshold.
+    return HoursRule(minimum=0, maximum=None, min_days=1, max_days=5, below=6 if adolescent else 9)
 
 
 class TrackQuerySet(models.QuerySet["Track"]):

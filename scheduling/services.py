@@ -19,9 +19,13 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from plans.models import TriggerReason
+from plans.services import plan_review_request
 from users.models import Membership, Site, User
+from users.permissions import has_capability
 
 from .models import (
+    ONE_OFF_KINDS,
     ROTATING_KINDS,
     Booking,
     CalendarFeed,
@@ -42,7 +46,6 @@ from .models import (
 from .reminders import reminders_cancel_for_session, reminders_plan_for_session
 
 DEFAULT_HORIZON_WEEKS = 4
-ONE_OFF_KINDS = frozenset({SessionKind.INDIVIDUAL, SessionKind.FAMILY, SessionKind.CASE_MANAGEMENT})
 MAX_REPEAT_WEEKS = 26
 
 
@@ -462,6 +465,14 @@ def _validate_blocks(track: Track, blocks: Sequence[BlockSpec]) -> None:
     if rule.maximum is not None and minutes > rule.maximum * 60:
         raise ValidationError(
             {"blocks": f"These blocks give {_hours(minutes)} a week; {level} allows at most {rule.maximum:g} h."}
+        )
+    if rule.below is not None and minutes >= rule.below * 60:
+        raise ValidationError(
+            {
+                "blocks": f"These blocks give {_hours(minutes)} a week; an {track.get_age_group_display().lower()} "
+                f"{level} track stays under {rule.below:g} h a week ({rule.below:g} h or more is intensive "
+                "outpatient, level 2.1)."
+            }
         )
     users = {u for b in live for u in b.facilitators}
     _check_facilitators(track.site, users, field_name="blocks")
@@ -1035,7 +1046,8 @@ def session_book(
     topic: str = "",
     repeat_weeks: int = 1,
 ) -> list[TherapySession]:
-    """Book an individual, family or case-management session, once or weekly for
+    """Book an individual, family, case-management, peer recovery support or psychiatric /
+    medication-management (MOUD/MAUD) session (``ONE_OFF_KINDS``), once or weekly for
     ``repeat_weeks`` weeks. The patient (``episode``) goes on each occurrence's roster.
 
     All or nothing: if any occurrence's facilitator or room is taken, BookingConflict names
@@ -1046,7 +1058,10 @@ def session_book(
 
     errors: dict[str, str] = {}
     if kind not in ONE_OFF_KINDS:
-        errors["kind"] = "Choose individual, family or case management (group sessions come from tracks)."
+        errors["kind"] = (
+            "Choose individual, family, case management, peer recovery support or psychiatric or medication "
+            "management (group sessions come from tracks)."
+        )
     if end_time <= start_time:
         errors["end_time"] = "The session must end after it starts."
     if not facilitators:
@@ -1128,6 +1143,20 @@ def _max_enrolled(track: Track, start: date, end: date | None, *, excluding=None
     return max((sum(1 for s, e in periods if s <= day and (e is None or e >= day)) for day in checkpoints), default=0)
 
 
+def _require_taper_decision(by: User | None, site_id: int) -> None:
+    """Marking or clearing a transition taper decides whether below-threshold weeks are flagged
+    as under-dosing (DOMAIN.md §1.1, §6): a clinical decision, so only a counselor or clinical
+    supervisor at the track's site (``clinical.write``) makes it, never intake staff or the
+    system."""
+    if by is None or not has_capability(by, site_id, "clinical.write"):
+        raise ValidationError(
+            {
+                "is_taper": "Only a counselor or clinical supervisor at this site may mark or clear a transition "
+                "taper: it decides whether weeks below the level's hours are flagged as under-dosing."
+            }
+        )
+
+
 @transaction.atomic
 def enrollment_create(
     *,
@@ -1141,7 +1170,19 @@ def enrollment_create(
 ):
     """Enroll a patient (their open episode) in a track from ``start_date`` to an optional
     ``end_date`` (inclusive). The track row is locked so concurrent enrollments cannot
-    together pass its capacity."""
+    together pass its capacity. ``is_taper`` needs a clinician (``_require_taper_decision``);
+    anyone who may enroll may enroll without it. Enrolling at another level of care than the
+    episode's previous enrollment makes both plans due for review (``_enrollment_open``)."""
+    if is_taper:
+        _require_taper_decision(by, track.site_id)
+    return _enrollment_open(
+        track=track, episode=episode, start_date=start_date, by=by, end_date=end_date, is_taper=is_taper, note=note
+    )
+
+
+def _enrollment_open(
+    *, track: Track, episode, start_date: date, by: User | None, end_date: date | None, is_taper: bool, note: str = ""
+):
     from .models import Enrollment  # noqa: PLC0415
 
     track = Track.objects.select_for_update(of=("self",)).select_related("site").get(pk=track.pk)
@@ -1170,6 +1211,12 @@ def enrollment_create(
         )
     if _max_enrolled(track, start_date, end_date) >= track.capacity:
         raise ValidationError({"track": f"{track.name} is full ({track.capacity} patients) for those dates."})
+    previous = (
+        Enrollment.objects.filter(episode=episode, start_date__lt=start_date)
+        .select_related("track")
+        .order_by("-start_date", "-id")
+        .first()
+    )
     enrollment = Enrollment(
         track=track,
         episode=episode,
@@ -1189,6 +1236,16 @@ def enrollment_create(
         obj=enrollment,
         changes={"track": track.name, "start_date": start_date, "end_date": end_date, "is_taper": is_taper},
     )
+    if previous is not None and previous.track.level_of_care != track.level_of_care:
+        # DOMAIN.md §7: "Review whenever the level of care changes": both plans are due now,
+        # once for this change, until a version of each is signed after it.
+        plan_review_request(
+            episode=episode,
+            reason=TriggerReason.LEVEL_OF_CARE_CHANGE,
+            by=by,
+            note=f"Level of care {previous.track.level_of_care} → {track.level_of_care} from {start_date:%Y-%m-%d}: "
+            f"{previous.track.name} → {track.name}.",
+        )
     return enrollment
 
 
@@ -1221,6 +1278,7 @@ def enrollment_end(*, enrollment, end_date: date, by: User | None, reason: str =
 
 @transaction.atomic
 def enrollment_set_taper(*, enrollment, is_taper: bool, by: User | None):
+    """Mark or clear the transition taper (a clinician's decision: ``_require_taper_decision``)."""
     from .models import Enrollment  # noqa: PLC0415
 
     enrollment = (
@@ -1228,6 +1286,7 @@ def enrollment_set_taper(*, enrollment, is_taper: bool, by: User | None):
         .select_related("episode__patient", "track")
         .get(pk=enrollment.pk)
     )
+    _require_taper_decision(by, enrollment.track.site_id)
     if enrollment.is_taper == is_taper:
         return enrollment
     enrollment.is_taper = is_taper
@@ -1246,12 +1305,18 @@ def enrollment_set_taper(*, enrollment, is_taper: bool, by: User | None):
 @transaction.atomic
 def enrollment_move(*, enrollment, to_track: Track, on: date, by: User | None, is_taper: bool | None = None):
     """Move a patient to another track from ``on``: the old enrollment ends the day before and
-    a new one opens (history kept). Refused, with nothing changed, if the new track is full."""
+    a new one opens (history kept). Refused, with nothing changed, if the new track is full.
+
+    The new enrollment keeps the transition taper unless ``is_taper`` changes it, which needs a
+    clinician. A move to a track of another level of care makes both plans due for review."""
     from .models import Enrollment  # noqa: PLC0415
 
     enrollment = (
         Enrollment.objects.select_for_update(of=("self",)).select_related("episode", "track").get(pk=enrollment.pk)
     )
+    taper = enrollment.is_taper if is_taper is None else is_taper
+    if taper != enrollment.is_taper:
+        _require_taper_decision(by, enrollment.track.site_id)
     if to_track.pk == enrollment.track_id:
         raise ValidationError({"to_track": "The patient is already in this track."})
     if to_track.site_id != enrollment.track.site_id:
@@ -1264,13 +1329,8 @@ def enrollment_move(*, enrollment, to_track: Track, on: date, by: User | None, i
         raise ValidationError({"on": "That enrollment has already ended."})
     old_end = enrollment.end_date
     enrollment_end(enrollment=enrollment, end_date=on - timedelta(days=1), by=by, reason=f"Moved to {to_track.name}")
-    return enrollment_create(
-        track=to_track,
-        episode=enrollment.episode,
-        start_date=on,
-        end_date=old_end,
-        is_taper=enrollment.is_taper if is_taper is None else is_taper,
-        by=by,
+    return _enrollment_open(
+        track=to_track, episode=enrollment.episode, start_date=on, end_date=old_end, is_taper=taper, by=by
     )
 
 

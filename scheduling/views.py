@@ -31,6 +31,7 @@ from .forms import (
     MoveSessionForm,
     RoomForm,
     RosterAddForm,
+    TaperForm,
     TimeOffForm,
     TrackForm,
     block_formset,
@@ -492,7 +493,10 @@ def enroll(request: HttpRequest, public_id) -> HttpResponse:
     require_capability(request.user, track.site, "enrollment.manage")
     require_capability(request.user, track.site, "patient.view")
     form = EnrollForm(
-        request.POST or None, site=track.site, initial={"start_date": timezone.localdate(timezone=track.site.zone)}
+        request.POST or None,
+        site=track.site,
+        may_taper=has_capability(request.user, track.site, "clinical.write"),
+        initial={"start_date": timezone.localdate(timezone=track.site.zone)},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -509,16 +513,19 @@ def enroll(request: HttpRequest, public_id) -> HttpResponse:
 
 @login_required
 def enrollment_change(request: HttpRequest, public_id) -> HttpResponse:
-    """End an enrollment, move it to another track, or set its transition-taper flag."""
+    """End an enrollment, move it to another track, or set its transition-taper flag (the taper
+    is a clinician's decision: the form is shown to ``clinical.write`` only, the service refuses
+    anyone else)."""
     enrollment = get_enrollment_for_user(request.user, public_id, write=True)
     track = enrollment.track
     site = track.site
-    end_form = EndEnrollmentForm(request.POST if request.POST.get("action") == "end" else None)
-    move_form = MoveEnrollmentForm(
-        request.POST if request.POST.get("action") == "move" else None, site=site, exclude=track
-    )
+    action = request.POST.get("action") if request.method == "POST" else None
+    may_taper = has_capability(request.user, site, "clinical.write")
+    end_form = EndEnrollmentForm(request.POST if action == "end" else None)
+    move_form = MoveEnrollmentForm(request.POST if action == "move" else None, site=site, exclude=track)
+    taper_form = TaperForm(request.POST if action == "taper" else None, initial={"is_taper": enrollment.is_taper})
+    forms_by_action = {"end": end_form, "move": move_form, "taper": taper_form}
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
             if action == "end" and end_form.is_valid():
                 services.enrollment_end(enrollment=enrollment, by=request.user, **end_form.cleaned_data)
@@ -528,19 +535,27 @@ def enrollment_change(request: HttpRequest, public_id) -> HttpResponse:
                 new = services.enrollment_move(enrollment=enrollment, by=request.user, **move_form.cleaned_data)
                 messages.success(request, f"Moved to {new.track.name}; the earlier enrollment is kept in the history.")
                 return redirect("scheduling:track_detail", public_id=new.track.public_id)
-            if action == "taper":
+            if action == "taper" and taper_form.is_valid():
                 services.enrollment_set_taper(
-                    enrollment=enrollment, is_taper=request.POST.get("is_taper") == "on", by=request.user
+                    enrollment=enrollment, is_taper=taper_form.cleaned_data["is_taper"], by=request.user
                 )
                 messages.success(request, "Transition taper saved.")
                 return redirect("scheduling:track_detail", public_id=track.public_id)
         except ValidationError as exc:
-            add_service_errors(end_form if action == "end" else move_form, exc)
+            add_service_errors(forms_by_action.get(action, move_form), exc)
     record(Action.VIEW, request=request, site=site, patient=enrollment.episode.patient, obj=enrollment)
     return render(
         request,
         "scheduling/enrollment_change.html",
-        {"site": site, "track": track, "enrollment": enrollment, "end_form": end_form, "move_form": move_form},
+        {
+            "site": site,
+            "track": track,
+            "enrollment": enrollment,
+            "end_form": end_form,
+            "move_form": move_form,
+            "taper_form": taper_form,
+            "may_taper": may_taper,
+        },
     )
 
 

@@ -124,6 +124,7 @@ class FollowUpPolicyAdmin(ReadOnlyAdmin):
         "weekly_attendance_percent",
         "consecutive_absences_for_discharge_review",
         "days_without_contact",
+        "outreach_attempts_for_discharge_review",
     ]
 
 

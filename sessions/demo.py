@@ -1,5 +1,6 @@
 """Demo attendance and notes for ``manage.py seed_demo``: roll taken for the demo's past group
-sessions (mostly present, some late, a few no-shows), a few signed group notes and one draft.
+sessions (mostly present, some late, a few no-shows), a few signed group notes (each attendee's
+part linked to an open objective of their treatment plan) and one draft.
 Built through the services; safe to run again (a session that has a roll is left alone)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from users.models import User
 
 from . import services
 from .models import Attendance, GroupNote, NoteStatus
+from .selectors import objectives_for_episodes
 
 AUTHOR_OF = {"Riverside": "clinician@demo.test", "Lakeside": "clinician2@demo.test"}
 GROUP_KINDS = ["group", "skills", "psychoeducation"]
@@ -92,14 +94,18 @@ def seed(stdout, context: dict) -> dict:
             if index == len(noted) - 1:
                 made["drafts"] += existing is None
                 continue  # the most recent one stays a draft, for the demo of the editor
+            parts = list(note.entries.select_related("attendance"))
+            # The golden thread: each part links the open objective(s) of its attendee's plan.
+            objectives = objectives_for_episodes({e.attendance.episode_id for e in parts})
             entries = {}
-            for n, entry in enumerate(note.entries.all()):
+            for n, entry in enumerate(parts):
                 p, r, g, k = PARTS[n % len(PARTS)]
                 entries[str(entry.public_id)] = {
                     "participation": p,
                     "response": r,
                     "progress": g,
                     "risk_observations": k,
+                    "objectives": objectives.get(entry.attendance.episode_id, [])[:1],
                 }
             note = services.group_note_update(
                 note=note,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+from scheduling.forms import StaffMultipleChoiceField
 
 from .models import (
     ENTRY_FIELDS,
@@ -79,9 +82,21 @@ class ProgressNoteForm(forms.Form):
 
 
 class GroupNoteForm(forms.Form):
+    """The shared part. ``staff`` are who may be named as facilitators (the site's active staff)."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
     topic = forms.CharField(max_length=160)
     curriculum_module = forms.CharField(max_length=160, required=False)
+    facilitators = StaffMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        label="Facilitator(s)",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="At least one is needed to sign.",
+    )
+    # Marks a post from this form: with it, no facilitator ticked means none; a post without it
+    # (an older form) leaves the facilitators as they are.
+    facilitators_shown = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
     start_time = forms.TimeField(label="Started at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     end_time = forms.TimeField(label="Ended at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     interventions = forms.CharField(
@@ -90,6 +105,17 @@ class GroupNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example: CBT thought records, motivational interviewing, DBT distress-tolerance skills.",
     )
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff is not None:
+            self.fields["facilitators"].queryset = staff
+
+    def chosen_facilitators(self) -> list | None:
+        """The facilitators to save, or None to leave them (see ``facilitators_shown``)."""
+        if not self.cleaned_data.get("facilitators_shown"):
+            return None
+        return list(self.cleaned_data["facilitators"])
 
 
 class GroupNoteEntryForm(forms.Form):
@@ -173,7 +199,17 @@ class FollowUpPolicyForm(forms.ModelForm):
             "weekly_attendance_percent",
             "consecutive_absences_for_discharge_review",
             "days_without_contact",
+            "outreach_attempts_for_discharge_review",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Added after the others: a form posted without it keeps the current value.
+        self.fields["outreach_attempts_for_discharge_review"].required = False
+
+    def clean_outreach_attempts_for_discharge_review(self):
+        value = self.cleaned_data.get("outreach_attempts_for_discharge_review")
+        return self.instance.outreach_attempts_for_discharge_review if value is None else value
 
 
 class CosignRequirementForm(forms.Form):

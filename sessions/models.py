@@ -125,7 +125,18 @@ class FollowUpPolicy(TimeStampedModel):
         default=3, help_text="This many unexcused absences in a row propose an administrative-discharge review."
     )
     days_without_contact = models.PositiveSmallIntegerField(
-        default=14, help_text="This many days without an attended session propose an administrative-discharge review."
+        default=14,
+        help_text=(
+            "This many days without contact (an attended session, or outreach that reached the patient) "
+            "propose an administrative-discharge review, once outreach has been tried."
+        ),
+    )
+    outreach_attempts_for_discharge_review = models.PositiveSmallIntegerField(
+        default=1,
+        help_text=(
+            "Outreach attempts documented since the last contact before the no-contact "
+            "administrative-discharge review is proposed (until then, outreach is asked for)."
+        ),
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -143,6 +154,9 @@ class FollowUpPolicy(TimeStampedModel):
                 condition=Q(consecutive_absences_for_discharge_review__gte=1), name="policy_absences_min"
             ),
             models.CheckConstraint(condition=Q(days_without_contact__gte=1), name="policy_days_min"),
+            models.CheckConstraint(
+                condition=Q(outreach_attempts_for_discharge_review__gte=1), name="policy_outreach_attempts_min"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -307,6 +321,8 @@ class NoteFormat(models.TextChoices):
     DAP = "dap", "DAP"
     BIRP = "birp", "BIRP"
     GIRP = "girp", "GIRP"
+    PIRP = "pirp", "PIRP"
+    SIRP = "sirp", "SIRP"
 
 
 # Section keys and labels of each format, in the order they are written (DOMAIN.md §7).
@@ -325,6 +341,18 @@ FORMAT_SECTIONS: dict[str, list[tuple[str, str]]] = {
         ("plan", "Plan"),
     ],
     NoteFormat.GIRP: [("goal", "Goal"), ("intervention", "Intervention"), ("response", "Response"), ("plan", "Plan")],
+    NoteFormat.PIRP: [
+        ("problem", "Problem"),
+        ("intervention", "Intervention"),
+        ("response", "Response"),
+        ("plan", "Plan"),
+    ],
+    NoteFormat.SIRP: [
+        ("situation", "Situation"),
+        ("intervention", "Intervention"),
+        ("response", "Response"),
+        ("plan", "Plan"),
+    ],
 }
 
 

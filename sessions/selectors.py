@@ -320,3 +320,13 @@ def objectives_for_episodes(episode_ids) -> dict[int, list]:
     for objective in rows:
         out.setdefault(objective.plan.episode_id, []).append(objective)
     return out
+
+
+def facilitator_choices(site):
+    """Who may be named a group's facilitator: the site's active staff (as sessions are booked)."""
+    from django.contrib.auth import get_user_model
+
+    from users.models import Membership
+
+    ids = Membership.objects.active().filter(site=site).values("user_id")
+    return get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("full_name", "email")

@@ -5,7 +5,8 @@ before/after inside its transaction; signing is audited as ``Action.SIGN``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -45,7 +46,7 @@ from .models import (
     content_hash,
     validate_sections,
 )
-from .selectors import week_of
+from .selectors import facilitator_choices, objectives_for_episodes, week_of
 
 # --- Roll-call -------------------------------------------------------------------------------------
 
@@ -116,8 +117,8 @@ def attendance_record_roster(*, session: TherapySession, rows: Sequence[RowInput
     """Record the roll for a whole session in one go: every row validates or nothing is saved.
 
     Patients must be on the session's roster (scheduling's roster selector). A row whose
-    values did not change is left alone. A new no-show starts the follow-up (an alert for the
-    primary counselor, and the consecutive-absence checks). Raises ``RosterErrors`` with
+    values did not change is left alone. A new no-show or late cancellation starts the
+    follow-up (``followup_after_absence``: outreach for a no-show, the consecutive-absence checks). Raises ``RosterErrors`` with
     per-row messages, or ``ValidationError`` for a cancelled or future session.
     """
     session = TherapySession.objects.select_for_update(of=("self",)).select_related("site", "track").get(pk=session.pk)
@@ -146,7 +147,7 @@ def attendance_record_roster(*, session: TherapySession, rows: Sequence[RowInput
         a.patient_id: a for a in Attendance.objects.select_for_update().filter(session=session, patient_id__in=seen)
     }
     now = timezone.now()
-    saved, new_no_shows = [], []
+    saved, new_absences = [], []
     for entry, status, minutes, late_cancel in cleaned:
         attendance = existing.get(entry.episode.patient_id)
         before = _attendance_snapshot(attendance)
@@ -182,10 +183,15 @@ def attendance_record_roster(*, session: TherapySession, rows: Sequence[RowInput
             obj=attendance,
             changes={"before": before, "after": _attendance_snapshot(attendance)},
         )
-        if status == AttendanceStatus.NO_SHOW and before.get("status") != AttendanceStatus.NO_SHOW:
-            new_no_shows.append(attendance)
+        was_unexcused = before.get("status") == AttendanceStatus.NO_SHOW or (
+            before.get("status") == AttendanceStatus.CANCELLED_PATIENT and before.get("late_cancel")
+        )
+        if (is_no_show(attendance) and before.get("status") != AttendanceStatus.NO_SHOW) or (
+            is_unexcused(attendance) and not was_unexcused
+        ):
+            new_absences.append(attendance)
         saved.append(attendance)
-    for attendance in new_no_shows:
+    for attendance in new_absences:
         followup_after_absence(attendance=attendance, by=by)
     # A roll taken after its week ended completes that week: check it now rather than wait for the sweep.
     local_day = session.local_start().date()
@@ -203,13 +209,38 @@ ALERT_TITLES = {
     "NO_SHOWS_CONSECUTIVE": "Consecutive no-shows: clinician review",
     "ATTENDANCE_UNDER_WEEKLY": "Attended under the weekly share of scheduled hours: clinician review",
     "DISCHARGE_REVIEW_ABSENCES": "Consecutive unexcused absences: administrative-discharge review proposed",
-    "DISCHARGE_REVIEW_NO_CONTACT": "No attended session for too long: administrative-discharge review proposed",
+    "NO_CONTACT_OUTREACH": "No contact for too long: outreach due before any discharge review",
+    "DISCHARGE_REVIEW_NO_CONTACT": "No contact for too long after outreach: administrative-discharge review proposed",
 }
-# An unexcused absence: not there, and not excused beforehand (a cancellation by the program is
-# the program's doing and neither counts nor breaks a run).
-UNEXCUSED = frozenset({AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED_PATIENT})
+# The PHI-free note of the treatment-plan review request each engagement review records (DOMAIN.md
+# §6: "clinician review and a note on the treatment-plan problem list (engagement)").
+ENGAGEMENT_NOTES = {
+    "NO_SHOWS_CONSECUTIVE": (
+        "Engagement: consecutive no-shows (missed-session follow-up). "
+        "Review engagement on the treatment-plan problem list."
+    ),
+    "ATTENDANCE_UNDER_WEEKLY": (
+        "Engagement: attended under the weekly share of scheduled hours (missed-session follow-up). "
+        "Review engagement on the treatment-plan problem list."
+    ),
+}
 WEEK_OBJECT = "clinical_sessions.PatientWeek"
 CONTACT_OBJECT = "clinical_sessions.PatientContact"
+ATTENDANCE_OBJECT = "clinical_sessions.Attendance"
+
+
+def is_no_show(attendance: Attendance) -> bool:
+    return attendance.status == AttendanceStatus.NO_SHOW
+
+
+def is_unexcused(attendance: Attendance) -> bool:
+    """An unexcused absence (DOMAIN.md §6): a no-show, or a cancellation by the patient flagged
+    as a late cancel. A timely cancellation by the patient and an excused absence are not (they
+    break a run of unexcused absences); a cancellation by the program is the program's doing and
+    neither counts nor breaks a run."""
+    return attendance.status == AttendanceStatus.NO_SHOW or (
+        attendance.status == AttendanceStatus.CANCELLED_PATIENT and attendance.late_cancel
+    )
 
 
 def _raise(**kwargs):
@@ -220,76 +251,123 @@ def _raise(**kwargs):
     return alert_raise(kind=AlertKind.NO_SHOW, **kwargs)
 
 
+def _alert_exists(object_type: str, object_ids: Sequence[str], title_code: str):
+    from notifications.models import Alert
+
+    return Alert.objects.filter(object_type=object_type, object_id__in=list(object_ids), title_code=title_code).first()
+
+
 def _counselor(attendance: Attendance) -> User | None:
     return attendance.episode.primary_counselor or attendance.patient.primary_counselor
 
 
-def _recent_run(patient: Patient, upto: Attendance, limit: int) -> list[Attendance]:
-    """The patient's latest ``limit`` attendance rows up to ``upto``'s session, newest first
-    (program cancellations left out)."""
+def _episode_roll(attendance: Attendance) -> list[Attendance]:
+    """The recorded attendance of ``attendance``'s episode, oldest session first. Program
+    cancellations are left out: they neither count toward a run nor break one."""
     return list(
-        Attendance.objects.filter(patient=patient, session__starts_at__lte=upto.session.starts_at)
+        Attendance.objects.filter(episode_id=attendance.episode_id)
         .exclude(status=AttendanceStatus.CANCELLED_PROGRAM)
         .select_related("session")
-        .order_by("-session__starts_at", "-id")[:limit]
+        .only("id", "public_id", "status", "late_cancel", "episode_id", "patient_id", "session__starts_at")
+        .order_by("session__starts_at", "id")
+    )
+
+
+def consecutive_run(rows: Sequence[Attendance], attendance: Attendance, member) -> list[Attendance]:
+    """The run of consecutive rows (``member(row)`` true for each) that holds ``attendance``,
+    looked for on both sides of it: a roll entered late (an earlier session recorded after a
+    later one) joins the run it belongs to. Empty when ``attendance`` itself is not a member."""
+    index = next((i for i, row in enumerate(rows) if row.pk == attendance.pk), None)
+    if index is None or not member(rows[index]):
+        return []
+    first = last = index
+    while first > 0 and member(rows[first - 1]):
+        first -= 1
+    while last + 1 < len(rows) and member(rows[last + 1]):
+        last += 1
+    return list(rows[first : last + 1])
+
+
+def _review_for_run(
+    run: Sequence[Attendance], title_code: str, *, attendance: Attendance, by: User | None
+) -> tuple[object, bool]:
+    """(alert, raised now): one alert with ``title_code`` per run. A run that already has one
+    (raised about another of its absences) keeps it; otherwise it is raised about ``attendance``."""
+    from notifications.models import Severity
+
+    existing = _alert_exists(ATTENDANCE_OBJECT, [str(a.public_id) for a in run], title_code)
+    if existing is not None:
+        return existing, False
+    alert = _raise(
+        site=attendance.session.site,
+        patient=attendance.patient,
+        title_code=title_code,
+        obj=attendance,
+        severity=Severity.HIGH,
+        by=by,
+    )
+    return alert, True
+
+
+def _engagement_on_plan(*, alert, episode, title_code: str, by: User | None):
+    """Put engagement on the treatment plan (DOMAIN.md §6): a review request of the episode's
+    plans through ``plans.services.plan_review_request``, with a PHI-free note. Once per alert:
+    nothing when the episode is closed or an engagement request was already made since the alert
+    was raised (a re-run of the sweep, or a concurrent roll that raised the same alert)."""
+    from plans.models import PlanReviewTrigger, TriggerReason
+    from plans.services import plan_review_request
+
+    if episode is None or episode.discharge_date is not None:
+        return None
+    if PlanReviewTrigger.objects.filter(
+        episode_id=episode.pk, reason=TriggerReason.ENGAGEMENT, requested_at__gte=alert.created_at
+    ).exists():
+        return None
+    return plan_review_request(
+        episode=episode, reason=TriggerReason.ENGAGEMENT, by=by, note=ENGAGEMENT_NOTES[title_code]
     )
 
 
 def followup_after_absence(*, attendance: Attendance, by: User | None) -> list:
-    """After a no-show: an outreach task for the primary counselor; a clinician review after
-    ``consecutive_no_shows_for_review`` no-shows in a row; an administrative-discharge *review*
-    (a proposal for a clinician, never a discharge) after ``consecutive_absences_for_discharge_review``
-    unexcused absences in a row. Idempotent: each alert is raised once per attendance row."""
+    """After a no-show or a late cancellation by the patient has been recorded:
+
+    - a no-show: an outreach task (same-day outreach) for the primary counselor;
+    - ``consecutive_no_shows_for_review`` no-shows in a row: a clinician review, and engagement on
+      the treatment plan (a plan review request, ``plans.services.plan_review_request``);
+    - ``consecutive_absences_for_discharge_review`` unexcused absences in a row (``is_unexcused``):
+      an administrative-discharge *review* (a proposal for a clinician, never a discharge).
+
+    Runs are the episode's recorded sessions in session order, looked for on both sides of the
+    absence just recorded, so a roll entered out of order still completes a run. Idempotent: the
+    outreach task is raised once per absence, each review once per run.
+    """
     site = attendance.session.site
     policy = FollowUpPolicy.for_site(site)
     patient = attendance.patient
-    counselor = _counselor(attendance)
-    raised = [
-        _raise(
-            site=site,
-            patient=patient,
-            title_code="NO_SHOW",
-            obj=attendance,
-            recipients=[counselor] if counselor and counselor.is_active else None,
-            by=by,
-        )
-    ]
-    from notifications.models import Severity
-
-    limit = max(policy.consecutive_no_shows_for_review, policy.consecutive_absences_for_discharge_review)
-    run = _recent_run(patient, attendance, limit)
-    no_shows = 0
-    for a in run:
-        if a.status != AttendanceStatus.NO_SHOW:
-            break
-        no_shows += 1
-    unexcused = 0
-    for a in run:
-        if a.status not in UNEXCUSED:
-            break
-        unexcused += 1
-    if no_shows >= policy.consecutive_no_shows_for_review:
+    raised = []
+    if is_no_show(attendance):
+        counselor = _counselor(attendance)
         raised.append(
             _raise(
                 site=site,
                 patient=patient,
-                title_code="NO_SHOWS_CONSECUTIVE",
+                title_code="NO_SHOW",
                 obj=attendance,
-                severity=Severity.HIGH,
+                recipients=[counselor] if counselor and counselor.is_active else None,
                 by=by,
             )
         )
-    if unexcused >= policy.consecutive_absences_for_discharge_review:
-        raised.append(
-            _raise(
-                site=site,
-                patient=patient,
-                title_code="DISCHARGE_REVIEW_ABSENCES",
-                obj=attendance,
-                severity=Severity.HIGH,
-                by=by,
-            )
-        )
+    rows = _episode_roll(attendance)
+    no_shows = consecutive_run(rows, attendance, is_no_show)
+    if len(no_shows) >= policy.consecutive_no_shows_for_review:
+        alert, new = _review_for_run(no_shows, "NO_SHOWS_CONSECUTIVE", attendance=attendance, by=by)
+        raised.append(alert)
+        if new:
+            _engagement_on_plan(alert=alert, episode=attendance.episode, title_code="NO_SHOWS_CONSECUTIVE", by=by)
+    unexcused = consecutive_run(rows, attendance, is_unexcused)
+    if len(unexcused) >= policy.consecutive_absences_for_discharge_review:
+        alert, _new = _review_for_run(unexcused, "DISCHARGE_REVIEW_ABSENCES", attendance=attendance, by=by)
+        raised.append(alert)
     return raised
 
 
@@ -301,7 +379,9 @@ def _week_bounds(site: Site, week: tuple[int, int]) -> tuple[datetime, datetime]
 
 def followup_check_week(*, patient: Patient, site: Site, week: tuple[int, int], by: User | None = None):
     """A clinician review when the patient attended under the policy's share of the minutes they
-    were scheduled for in ``week`` (their roll-call rows; program cancellations excluded)."""
+    were scheduled for in ``week`` (their roll-call rows; program cancellations excluded), and
+    engagement on the treatment plan (a plan review request). Idempotent: one alert per patient
+    and week, and one plan review request per alert (re-running the sweep adds nothing)."""
     policy = FollowUpPolicy.for_site(site)
     start, end = _week_bounds(site, week)
     rows = list(
@@ -309,7 +389,8 @@ def followup_check_week(*, patient: Patient, site: Site, week: tuple[int, int], 
             patient=patient, session__site=site, session__starts_at__gte=start, session__starts_at__lt=end
         )
         .exclude(status=AttendanceStatus.CANCELLED_PROGRAM)
-        .select_related("session")
+        .select_related("session", "episode")
+        .order_by("session__starts_at", "id")
     )
     scheduled = sum(session_minutes(a.session) for a in rows)
     attended = sum(a.minutes_attended for a in rows if a.status in ATTENDED)
@@ -317,43 +398,100 @@ def followup_check_week(*, patient: Patient, site: Site, week: tuple[int, int], 
         return None
     from notifications.models import Severity
 
-    return _raise(
+    object_id = f"{patient.public_id}:{week[0]}-W{week[1]:02d}"
+    new = _alert_exists(WEEK_OBJECT, [object_id], "ATTENDANCE_UNDER_WEEKLY") is None
+    alert = _raise(
         site=site,
         patient=patient,
         title_code="ATTENDANCE_UNDER_WEEKLY",
         object_type=WEEK_OBJECT,
-        object_id=f"{patient.public_id}:{week[0]}-W{week[1]:02d}",
+        object_id=object_id,
         severity=Severity.HIGH,
         by=by,
     )
+    if new:
+        _engagement_on_plan(alert=alert, episode=rows[-1].episode, title_code="ATTENDANCE_UNDER_WEEKLY", by=by)
+    return alert
+
+
+@dataclass(frozen=True)
+class LastContact:
+    """When the program last had contact with the patient: the end of their last attended
+    session or the last outreach that reached them, whichever is later (admission when neither)."""
+
+    at: datetime
+    day: date  # in the site's zone
+    outreach_since: int  # outreach attempts documented after ``at``
+
+
+def last_contact(patient: Patient, episode, site: Site) -> LastContact:
+    """The patient's last contact in ``episode`` (see ``LastContact``) and the outreach attempts since."""
+    zone = site.zone
+    admitted = datetime.combine(episode.admission_date, datetime.min.time(), tzinfo=zone)
+    moments = [admitted]
+    attended = (
+        Attendance.objects.filter(patient=patient, status__in=list(ATTENDED))
+        .order_by("-session__ends_at")
+        .values_list("session__ends_at", flat=True)
+        .first()
+    )
+    if attended is not None:
+        moments.append(attended)
+    reached = (
+        ContactAttempt.objects.filter(patient=patient, outcome=ContactOutcome.REACHED)
+        .order_by("-attempted_at")
+        .values_list("attempted_at", flat=True)
+        .first()
+    )
+    if reached is not None:
+        moments.append(reached)
+    at = max(moments)
+    since = ContactAttempt.objects.filter(patient=patient, attempted_at__gt=at).count()
+    return LastContact(at=at, day=timezone.localtime(at, zone).date(), outreach_since=since)
 
 
 def followup_check_contact(*, patient: Patient, site: Site, today: date | None = None, by: User | None = None):
-    """Propose an administrative-discharge review when the patient, in an open episode, has not
-    attended a session for ``days_without_contact`` days (counted from admission when never).
-    Raised once per last-contact date: a new attended session resets it."""
-    episode = patient.episodes.open().first()
+    """DOMAIN.md §6, "no contact for 14 days after outreach attempts". Contact is an attended
+    session or outreach that reached the patient (``last_contact``); after ``days_without_contact``
+    days without it, in an open episode:
+
+    - until ``outreach_attempts_for_discharge_review`` outreach attempts have been documented since
+      the last contact, an outreach task for the primary counselor (``NO_CONTACT_OUTREACH``) and
+      no proposal: returns None;
+    - then an administrative-discharge review is proposed (never a discharge): returns that alert.
+
+    Each alert is raised once per last-contact date: new contact starts the count again.
+    """
+    episode = patient.episodes.open().select_related("primary_counselor").first()
     if episode is None:
         return None
     policy = FollowUpPolicy.for_site(site)
     today = today or site_today(site)
-    last = (
-        Attendance.objects.filter(patient=patient, status__in=list(ATTENDED))
-        .select_related("session__site")
-        .order_by("-session__starts_at")
-        .first()
-    )
-    last_day = last.session.local_end().date() if last else episode.admission_date
-    if (today - last_day).days < policy.days_without_contact:
+    contact = last_contact(patient, episode, site)
+    if (today - contact.day).days < policy.days_without_contact:
         return None
     from notifications.models import Severity
 
+    object_id = f"{patient.public_id}:{contact.day.isoformat()}"
+    if contact.outreach_since < policy.outreach_attempts_for_discharge_review:
+        counselor = episode.primary_counselor or patient.primary_counselor
+        _raise(
+            site=site,
+            patient=patient,
+            title_code="NO_CONTACT_OUTREACH",
+            object_type=CONTACT_OBJECT,
+            object_id=object_id,
+            severity=Severity.HIGH,
+            recipients=[counselor] if counselor and counselor.is_active else None,
+            by=by,
+        )
+        return None
     return _raise(
         site=site,
         patient=patient,
         title_code="DISCHARGE_REVIEW_NO_CONTACT",
         object_type=CONTACT_OBJECT,
-        object_id=f"{patient.public_id}:{last_day.isoformat()}",
+        object_id=object_id,
         severity=Severity.HIGH,
         by=by,
     )
@@ -443,6 +581,7 @@ def followup_policy_set(*, site: Site, by: User, **values) -> FollowUpPolicy:
         "weekly_attendance_percent",
         "consecutive_absences_for_discharge_review",
         "days_without_contact",
+        "outreach_attempts_for_discharge_review",
     ]
     before = {f: getattr(policy, f) for f in fields}
     for f in fields:
@@ -700,12 +839,15 @@ def group_note_update(
     facilitators: Sequence[User] | None = None,
 ) -> GroupNote:
     """Save a draft edit of the shared part and the individual parts (keyed by entry public id),
-    made from ``version``: a stale version raises ``NoteConflict``, a signed note ``SignedNoteLocked``."""
+    made from ``version``: a stale version raises ``NoteConflict``, a signed note ``SignedNoteLocked``.
+    ``facilitators`` (None leaves them) replaces the group's facilitators: active staff of the site."""
     note = _lock(note)
     _check_draft(note, version)
     if note.author_id != by.pk and not note.facilitators.filter(pk=by.pk).exists():
         raise ValidationError("Only the author or a facilitator of the session edits this draft.")
     _require_writer(by, note)
+    if facilitators is not None:
+        facilitators = _check_facilitators(note, facilitators)
     before = _group_snapshot(note)
     for name in SHARED_FIELDS:
         if name in shared:
@@ -741,28 +883,177 @@ def group_note_update(
     return note
 
 
-def group_note_problems(note: GroupNote) -> dict[str, str]:
-    """What stops this group note from being signed (empty when it can be)."""
-    problems: dict[str, str] = {}
+# --- Signing rules: facilitators, no other patient's name in a chart copy, the golden thread -------
+
+# Joining words of multi-part names ("De la Cruz"): never looked for on their own.
+_NAME_PARTICLES = frozenset({"al", "bin", "da", "das", "de", "del", "della", "der", "di", "do", "dos", "du", "el"})
+_NAME_PARTICLES |= frozenset({"ibn", "la", "le", "st", "van", "von", "y"})
+
+
+def patient_names(patient: Patient) -> set[str]:
+    """The names a note could call ``patient`` by, lower-cased: legal first and last name and
+    preferred name, each whole, and the longer parts of a multi-part name ("Mary Ann", "Smith-Jones")."""
+    names: set[str] = set()
+    for value in (patient.legal_first_name, patient.legal_last_name, patient.preferred_name):
+        value = " ".join((value or "").split()).lower()
+        if len(value) < 2:
+            continue
+        names.add(value)
+        parts = [p for p in re.split(r"[\s\-]+", value) if p]
+        if len(parts) > 1:
+            names |= {p for p in parts if len(p) >= 3 and p not in _NAME_PARTICLES}
+    return names
+
+
+def names_pattern(names: Iterable[str]) -> re.Pattern | None:
+    """A case-insensitive, whole-word pattern matching any of ``names`` (None when there are none).
+    Whole word: "Al" is not found in "also"; "Avery's" is found."""
+    alternatives = [r"\s+".join(re.escape(word) for word in name.split()) for name in names if name.strip()]
+    if not alternatives:
+        return None
+    alternatives.sort(key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+def _roll_names(session: TherapySession) -> dict[int, set[str]]:
+    """Patient id → names of everyone on the session's roll (present or not)."""
+    patients = Patient.objects.filter(attendance__session=session).only(
+        "id", "legal_first_name", "legal_last_name", "preferred_name"
+    )
+    return {p.pk: patient_names(p) for p in patients}
+
+
+def _others_pattern(roll_names: Mapping[int, set[str]], patient_id: int | None) -> re.Pattern | None:
+    """Names of everyone on the roll but ``patient_id`` (None: everyone). A name this patient also
+    goes by (two people called Alex) is theirs too, so it is not counted against them."""
+    own = roll_names.get(patient_id, set()) if patient_id is not None else set()
+    others = {name for pid, names in roll_names.items() if pid != patient_id for name in names} - own
+    return names_pattern(others)
+
+
+SHARED_TEXT_FIELDS = {"topic": "topic", "curriculum_module": "curriculum module", "interventions": "interventions used"}
+SHARED_NAME_MESSAGE = (
+    "A group member's name appears in the {label}. The shared part is copied into every attendee's chart: "
+    "describe the group without naming anyone."
+)
+# Per-part issue codes; each reader words them (the editor names the part, the API names no one).
+REQUIRED, OTHER_NAME, NO_OBJECTIVE = "required", "other_name", "no_objective"
+GOLDEN_THREAD_MESSAGE = (
+    "Link at least one treatment-plan objective this session addressed: the patient's signed plan "
+    "has open objectives (the golden thread)."
+)
+
+
+def plan_objectives_open(episode_ids: Iterable[int]) -> dict[int, list]:
+    """Open objectives of each episode's treatment plan in effect (signed, or awaiting its
+    supervisor's signature): the ones the note editor offers, and of which a note links one."""
+    return objectives_for_episodes(list(episode_ids))
+
+
+@dataclass
+class GroupNoteIssues:
+    """What stops a group note from being signed: ``shared`` (key → message, naming no patient:
+    topic, curriculum_module, interventions, facilitators, entries) and ``parts`` (each attendee
+    part → {field or "objectives": issue code})."""
+
+    shared: dict[str, str]
+    parts: list[tuple[GroupNoteEntry, dict[str, str]]]
+
+    def __bool__(self) -> bool:
+        return bool(self.shared) or any(codes for _, codes in self.parts)
+
+
+def group_note_issues(note: GroupNote) -> GroupNoteIssues:
+    """Every rule a group note must meet to be signed (DOMAIN.md §7): topic, interventions and at
+    least one facilitator in the shared part; a filled-in part for each attendee present (in step
+    with the roll); no group member's name in the shared part, and no other group member's name
+    in an attendee's part (each is copied into a chart); each part linked to at least one open
+    objective when that attendee's treatment plan has some."""
+    shared: dict[str, str] = {}
     if not note.topic.strip():
-        problems["topic"] = "The topic is required before signing."
+        shared["topic"] = "The topic is required before signing."
     if not note.interventions.strip():
-        problems["interventions"] = "Describe the interventions used before signing."
+        shared["interventions"] = "Describe the interventions used before signing."
+    if not note.facilitators.exists():
+        shared["facilitators"] = "Name at least one facilitator of the group before signing."
+    roll_names = _roll_names(note.session)
+    everyone = _others_pattern(roll_names, None)
+    for field, label in SHARED_TEXT_FIELDS.items():
+        if everyone is not None and everyone.search(getattr(note, field) or ""):
+            shared[field] = SHARED_NAME_MESSAGE.format(label=label)
     present = {a.pk for a in _attendees_present(note.session)}
-    entries = list(note.entries.select_related("patient"))
+    entries = list(
+        note.entries.select_related("patient", "attendance")
+        .prefetch_related("addressed_objectives")
+        .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
+    )
     covered = {e.attendance_id for e in entries}
     if present - covered or covered - present:
-        problems["entries"] = (
+        shared["entries"] = (
             "The roll changed since the note was opened: reopen the editor to update the attendee parts."
         )
-    for e in entries:
-        missing = [f for f in ENTRY_FIELDS if not getattr(e, f).strip()]
-        if missing:
-            labels = ", ".join(capfirst(GroupNoteEntry._meta.get_field(f).verbose_name) for f in missing)
-            problems[f"entry:{e.public_id}"] = f"{e.patient.display_name}: {labels} required before signing."
     if not entries:
-        problems["entries"] = "Nobody attended: a group note needs at least one attendee present."
+        shared["entries"] = "Nobody attended: a group note needs at least one attendee present."
+    open_objectives = plan_objectives_open({e.attendance.episode_id for e in entries})
+    parts = []
+    for e in entries:
+        codes = {f: REQUIRED for f in ENTRY_FIELDS if not getattr(e, f).strip()}
+        others = _others_pattern(roll_names, e.patient_id)
+        if others is not None:
+            codes.update({f: OTHER_NAME for f in ENTRY_FIELDS if others.search(getattr(e, f) or "")})
+        if open_objectives.get(e.attendance.episode_id) and not e.addressed_objectives.all():
+            codes["objectives"] = NO_OBJECTIVE
+        parts.append((e, codes))
+    return GroupNoteIssues(shared=shared, parts=parts)
+
+
+def _entry_label(field: str) -> str:
+    return capfirst(GroupNoteEntry._meta.get_field(field).verbose_name)
+
+
+def group_note_problems(note: GroupNote) -> dict[str, str]:
+    """What stops this group note from being signed (empty when it can be), worded for its
+    author: each attendee part is named by its patient (the author sees the roster), never by
+    the name found in it."""
+    issues = group_note_issues(note)
+    problems = dict(issues.shared)
+    for e, codes in issues.parts:
+        who = e.patient.display_name
+        missing = [f for f, code in codes.items() if code == REQUIRED]
+        if missing:
+            labels = ", ".join(_entry_label(f) for f in missing)
+            problems[f"entry:{e.public_id}"] = f"{who}: {labels} required before signing."
+        named = [f for f, code in codes.items() if code == OTHER_NAME]
+        if named:
+            labels = ", ".join(_entry_label(f) for f in named)
+            problems[f"entry:{e.public_id}:names"] = (
+                f"{who}'s part: another group member's name appears in {labels}. This part is copied into "
+                f"{who}'s chart: refer to other members without naming them (for example, “a peer”)."
+            )
+        if codes.get("objectives") == NO_OBJECTIVE:
+            problems[f"entry:{e.public_id}:objectives"] = (
+                f"{who}'s part: link at least one treatment-plan objective this session addressed "
+                "(their signed plan has open objectives)."
+            )
     return problems
+
+
+def progress_note_problems(note: ProgressNote) -> dict[str, str]:
+    """What, besides its sections, stops a progress note from being signed: the golden thread
+    (DOMAIN.md §7). When the patient's treatment plan in effect has open objectives, the note
+    links at least one; with no signed plan or no open objective, no link is asked for."""
+    if plan_objectives_open([note.episode_id]).get(note.episode_id) and not note.addressed_objectives.exists():
+        return {"objectives": GOLDEN_THREAD_MESSAGE}
+    return {}
+
+
+def _check_facilitators(note: GroupNote, facilitators: Sequence[User]) -> list[User]:
+    facilitators = list(dict.fromkeys(facilitators))
+    ids = {u.pk for u in facilitators}
+    members = set(facilitator_choices(note.site).filter(pk__in=ids).values_list("pk", flat=True))
+    if ids - members:
+        raise ValidationError({"facilitators": "Every facilitator must be an active staff member of this site."})
+    return facilitators
 
 
 # --- Signing, co-signing, addenda ---------------------------------------------------------------------
@@ -770,7 +1061,9 @@ def group_note_problems(note: GroupNote) -> dict[str, str]:
 
 @transaction.atomic
 def note_sign(*, note, by: User, version: int | None = None):
-    """Sign a draft (individual or group): only its author, every required part filled in.
+    """Sign a draft (individual or group): only its author, every required part filled in, the
+    golden thread kept (``progress_note_problems``; a group note's rules are ``group_note_issues``:
+    facilitators, no other patient's name in what is copied into a chart, objectives linked).
 
     Locks the note for good: stores signer, credential, time, the late-entry label (signed
     more than NOTE_LATE_ENTRY_HOURS after the session ended), whether a co-signature is due,
@@ -782,7 +1075,13 @@ def note_sign(*, note, by: User, version: int | None = None):
         raise ValidationError("Only the author signs a note; a supervisor co-signs it afterwards.")
     _require_writer(by, note)
     if isinstance(note, ProgressNote):
-        note.sections = validate_sections(note.format, note.sections, complete=True)
+        problems = progress_note_problems(note)
+        try:
+            note.sections = validate_sections(note.format, note.sections, complete=True)
+        except ValidationError as exc:
+            raise ValidationError({**exc.message_dict, **problems}) from None
+        if problems:
+            raise ValidationError(problems)
     else:
         problems = group_note_problems(note)
         if problems:
@@ -884,6 +1183,16 @@ def note_add_addendum(*, note, by: User, reason: str, text: str, entry: GroupNot
         errors["text"] = "Write the addendum."
     if entry is not None and (isinstance(note, ProgressNote) or entry.group_note_id != note.pk):
         errors["entry"] = "That part does not belong to this note."
+    if isinstance(note, GroupNote) and not errors:
+        # The addendum reaches chart copies: all of them (shared part) or its attendee's.
+        others = _others_pattern(_roll_names(note.session), entry.patient_id if entry is not None else None)
+        charts = "this attendee's chart" if entry is not None else "every attendee's chart"
+        for field, label, value in (("reason", "reason", reason), ("text", "addendum", text)):
+            if others is not None and others.search(value or ""):
+                errors[field] = (
+                    f"A group member's name appears in the {label}. It is copied into {charts}: "
+                    "refer to other members without naming them."
+                )
     if errors:
         raise ValidationError(errors)
     addendum = NoteAddendum(

@@ -23,7 +23,7 @@ from audit.services import record
 from patients.models import Patient, site_today
 from patients.permissions import get_patient_for_user
 from patients.selectors import chart_header
-from scheduling.models import SessionKind
+from scheduling.models import ONE_OFF_KINDS
 from scheduling.selectors import rosters_for
 from users.forms import add_service_errors
 from users.permissions import has_capability, site_ids_for
@@ -65,7 +65,8 @@ from .permissions import (
     require_clinical_for_patient,
 )
 
-INDIVIDUAL_KINDS = {SessionKind.INDIVIDUAL, SessionKind.FAMILY, SessionKind.CASE_MANAGEMENT}
+# Sessions booked for one patient get a progress note per patient, not a group note.
+INDIVIDUAL_KINDS = ONE_OFF_KINDS
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -156,7 +157,7 @@ class Row:
         key = escape(self.key)
         invalid = f' aria-invalid="true" aria-describedby="{key}-status-error"' if self.errors.get("status") else ""
         status = self.status
-        return mark_safe(  # noqa: S308  # nosec B308 - every part is escaped above or in _STATUS_RADIOS
+        return mark_safe(  # noqa: S308  # nosec B308 B703 - every part is escaped above or in _STATUS_RADIOS
             "\n".join(
                 f'<span class="seg-item"><input type="radio" name="{key}-status" value="{value}" class="seg-input"'
                 f' id="id_{key}-status_{n}"{" checked" if raw == status else ""}{invalid}>'
@@ -167,9 +168,7 @@ class Row:
 
 
 # (position, raw value, escaped value, escaped label) of each attendance status, in choice order.
-_STATUS_RADIOS = [
-    (n, value, escape(value), escape(label)) for n, (value, label) in enumerate(AttendanceStatus.choices)
-]
+_STATUS_RADIOS = [(n, value, escape(value), escape(label)) for n, (value, label) in enumerate(AttendanceStatus.choices)]
 
 
 def _roll_rows(session, data=None) -> list[Row]:
@@ -359,10 +358,12 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = GroupNoteForm(
         data,
+        staff=selectors.facilitator_choices(note.site),
         initial={
             "version": note.version,
             "topic": note.topic,
             "curriculum_module": note.curriculum_module,
+            "facilitators": [u.pk for u in note.facilitators.all()],
             "start_time": _local(note, note.starts_at).time(),
             "end_time": _local(note, note.ends_at).time(),
             "interventions": note.interventions,
@@ -406,6 +407,7 @@ def group_note_edit(request: HttpRequest, public_id) -> HttpResponse:
                         "ends_at": datetime.combine(day, form.cleaned_data["end_time"], tzinfo=zone),
                     },
                     entries={str(e.public_id): f.values() for e, f in entry_forms},
+                    facilitators=form.chosen_facilitators(),
                 )
                 if sign_now:
                     services.note_sign(note=note, by=request.user, version=note.version)
@@ -540,7 +542,7 @@ def _on_section_fields(exc: ValidationError) -> ValidationError:
     """Signing names missing sections by key (``plan``); the form calls them ``section_plan``."""
     if not hasattr(exc, "error_dict"):
         return exc
-    keys = {"format", "sections", "version"}
+    keys = {"format", "sections", "version", "objectives"}
     return ValidationError({(k if k in keys else f"section_{k}"): v for k, v in exc.error_dict.items()})
 
 

@@ -1,8 +1,10 @@
-"""Session lifetime, MFA enforcement, the current site and no-store caching."""
+"""Session lifetime, MFA enforcement, the current site, no-store caching, and the request being
+served (for the audit trail's "from where")."""
 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,6 +25,33 @@ AUTH_AT_KEY = "iop_auth_at"
 SITE_KEY = "iop_site_id"
 # Refresh the idle stamp at most this often, so most requests do not write the session.
 _TOUCH_EVERY = 30
+
+# The request this thread (or task) is serving; None outside a request (Celery, commands).
+_current_request: ContextVar[HttpRequest | None] = ContextVar("iop_current_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The request being served here, or None (a Celery task, a management command, a test that
+    calls a service directly). The audit trail reads where an event came from (IP, user agent)
+    from it when the caller did not pass the request."""
+    return _current_request.get()
+
+
+class CurrentRequestMiddleware:
+    """Makes the request known to code that is not handed it (services write audit events with
+    ``record(actor=by)``). Outermost in MIDDLEWARE, so it covers every other middleware, and
+    always reset afterwards, also when the view raises: a worker thread's next request (or a
+    task run on it) never sees this one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
 
 
 def _redirect_to_login(request: HttpRequest) -> HttpResponse:

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .privacy_words import find_blocked_words, quoted
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -109,6 +111,20 @@ class Site(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        # Patients see the sender name on every text and as the email's From name (DOMAIN.md §13):
+        # the same word list as the patient-template linter, so "Oak St. Recovery" is refused here
+        # rather than surfacing later as reminders the outbox will not send.
+        found = find_blocked_words(self.sender_name)
+        if found:
+            raise ValidationError(
+                {
+                    "sender_name": f"Patients see this name, so it must not reveal substance-use treatment: "
+                    f"remove {quoted(found)} (a neutral name reads like “Oak St. Health”)."
+                }
+            )
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

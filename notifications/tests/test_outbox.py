@@ -242,6 +242,42 @@ def test_a_sender_name_that_reveals_treatment_is_not_sent(sms_patient, sms_outbo
     assert sms_outbox.lines() == []
 
 
+def test_a_patient_email_is_not_sent_from_a_revealing_sender_name(patient, mailoutbox):
+    """The email's From name is the sender name even when the text never prints it."""
+    from notifications.models import MessageTemplate
+    from users.models import Site
+
+    Site.objects.filter(pk=patient.site_id).update(sender_name="Oak St. Rehab")
+    Patient.objects.filter(pk=patient.pk).update(
+        preferred_channel="email", email="sam@example.org", email_opt_in=True, email_opt_in_on="2026-01-05"
+    )
+    MessageTemplate.objects.create(
+        key="portal_message", channel="email", subject="You have a new message", body="Hi {{ first_name }}."
+    )
+    message, _ = _enqueue(patient, channel="email", template_key="portal_message")
+    outbox.outbox_dispatch_due()
+    message.refresh_from_db()
+    assert (message.status, message.last_error) == ("failed", "PRIVACY_LINT")
+    assert mailoutbox == []
+
+
+def test_a_neutral_sender_name_is_the_emails_from_name(patient, mailoutbox):
+    from notifications.models import MessageTemplate
+
+    Patient.objects.filter(pk=patient.pk).update(
+        preferred_channel="email", email="sam@example.org", email_opt_in=True, email_opt_in_on="2026-01-05"
+    )
+    MessageTemplate.objects.create(
+        key="portal_message", channel="email", subject="You have a new message", body="Hi {{ first_name }}."
+    )
+    message, _ = _enqueue(patient, channel="email", template_key="portal_message")
+    outbox.outbox_dispatch_due()
+    message.refresh_from_db()
+    assert message.status == "sent"
+    (sent,) = mailoutbox
+    assert sent.from_email.startswith(f"{patient.site.sender_name} <")
+
+
 def test_safe_hours_window_over_midnight(sms_patient):
     from notifications.timing import safe_hours_next
 

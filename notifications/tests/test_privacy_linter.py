@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from notifications.models import MessageTemplate
 from notifications.outbox import DEFAULT_TEMPLATES
-from notifications.privacy import lint_patient_template, lint_template_syntax
+from notifications.privacy import BLOCKED_TERMS, lint_patient_template, lint_template_syntax
 
 
 @pytest.mark.parametrize(
@@ -155,3 +155,110 @@ def test_an_edited_template_is_used_and_its_version_recorded(admin_client, sms_p
     message.refresh_from_db()
     assert message.template_version == 2
     assert sms_outbox.lines()[0]["body"].endswith(": v2")
+
+
+# --- Words next to hyphens, inflected forms, every category DOMAIN.md §13 names ----------------------
+
+
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("Your drug-free check-in is tomorrow", "drug"),
+        ("Sober-living house meeting", "sober"),
+        ("Post-detox visit at 9", "detox"),
+        ("IOP-group moved to room B", "iop"),
+        ("A recovery–focused session", "recovery"),  # an en dash is a break too
+        ("Opioid-use follow-up", "opioid"),
+        ("Two rehabs nearby", "rehabs"),
+        ("Rehabbing well", "rehabbing"),
+        ("Detoxing safely", "detoxing"),
+        ("After relapsing", "relapsing"),
+        ("Both IOPs meet", "iops"),
+        ("Fewer overdoses this year", "overdoses"),
+        ("Recoveries", "recoveries"),
+        ("Your MAUD refill", "maud"),
+        ("Your OTP dosing time", "otp"),
+        ("Twelve-step meeting tonight", "twelve-step"),
+        ("twelve step group", "twelve step"),
+        ("12 Steps", "12 steps"),
+        ("12-step", "12-step"),
+        ("Your level-of-care review", "level-of-care"),
+        ("Partial hospitalization starts Monday", "partial hospitalization"),
+        ("Intensive Outpatient", "intensive outpatient"),
+        ("Residential intake", "residential"),
+        ("Psychoeducation: cravings", "cravings"),
+        ("Refusal skills workshop", "refusal skills"),
+        ("Bring your Vivitrol card", "vivitrol"),
+        ("Sublocade shot", "sublocade"),
+        ("Al-Anon meets Tuesday", "al-anon"),
+        ("Your UDS is due", "uds"),
+    ],
+)
+def test_it_blocks_words_next_to_hyphens_inflected_and_of_every_category(text, word):
+    (problem,) = lint_patient_template(text)
+    assert f"“{word}”" in problem  # the error names the word, so staff can fix the template
+
+
+@pytest.mark.parametrize("term", BLOCKED_TERMS)
+def test_every_listed_term_is_blocked_in_any_case_and_next_to_a_hyphen(term):
+    assert lint_patient_template(term), term
+    assert lint_patient_template(f"Pre-{term.upper()}-visit"), term
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "buprenorphine",
+        "Suboxone",
+        "methadone",
+        "naltrexone",
+        "Vivitrol",
+        "naloxone",
+        "Narcan",
+        "acamprosate",
+        "disulfiram",
+        "Antabuse",
+        "Sublocade",
+        "MOUD",
+        "MAUD",
+        "MAT",
+        "OTP",
+        "intensive outpatient",
+        "partial hospitalization",
+        "relapse prevention",
+        "recovery",
+        "addiction",
+        "IOP",
+        "relapse",
+        "detox",
+        "sober",
+        "rehab",
+        "SUD",
+        "alcohol",
+        "drug",
+    ],
+)
+def test_it_blocks_the_words_domain_md_names(word):
+    assert lint_patient_template(f"Hi {{{{ first_name }}}}, about your {word} appointment"), word
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hotpot night at the community room",  # "otp" inside a word
+        "Prerehabilitation stretches",  # "rehab" inside a word
+        "You can use the side door",  # "use" alone is an ordinary word
+        "Used, uses, using",
+        "The Methodist church lot is closed",
+        "Mathematics tutoring",
+        "Please update your address",
+        "Matthew will call you",
+        "Sudden change of room",
+        "Bring your drugstore receipt",
+        "Call 555-0100 if you are running late",
+        "Reply STOP to opt out",
+        "{{ sender_name }}: Hi {{ first_name }}, a reminder of your appointment {{ when }}.",
+    ],
+)
+def test_it_keeps_whole_word_matching(text):
+    assert lint_patient_template(text) == []

@@ -212,6 +212,57 @@ def test_stop_records_an_opt_out_and_suppresses_pending_texts(client, secret, sm
     assert patient.sms_opt_in is True and patient.sms_opt_in_source == "text_keyword"
 
 
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("Stop.", "STOP"),
+        ("STOP!", "STOP"),
+        (" stop ", "STOP"),
+        ("stop\n", "STOP"),
+        ("¡Stop!", "STOP"),
+        ("Stop please", "STOP"),
+        ("Stop all", "STOPALL"),
+        ("Opt out", "OPTOUT"),
+        ("opt-out.", "OPTOUT"),
+        ("Unsubscribe!!", "UNSUBSCRIBE"),
+        ("Cancel.", "CANCEL"),
+        ("quit", "QUIT"),
+        ("Start!", "START"),
+        ("Yes.", "YES"),
+        ("help?", "HELP"),
+        ("Info...", "INFO"),
+        ("", ""),
+        ("...", ""),
+    ],
+)
+def test_a_keyword_is_read_whatever_its_case_spacing_and_punctuation(text, keyword):
+    assert sms.keyword_of(text) == keyword
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("Stop.", "stop"),
+        ("STOP!", "stop"),
+        (" stop ", "stop"),
+        ("Opt out", "stop"),
+        ("Start!", "start"),
+        ("Help?", "help"),
+        ("Don't stop", "ignored"),
+        ("Stopping by later", "ignored"),
+        ("Thanks!", "ignored"),
+    ],
+)
+def test_keywords_with_punctuation_are_honoured_through_the_webhook(client, secret, sms_patient, text, action):
+    if action == "start":
+        Patient.objects.filter(pk=sms_patient.pk).update(sms_opt_in=False)
+    response = _post(client, "sms_inbound", {"id": "in-p", "from": "+12125550143", "body": text})
+    assert response.status_code == 200 and response.json()["action"] == action
+    opted_in = Patient.objects.get(pk=sms_patient.pk).sms_opt_in
+    assert opted_in is (action != "stop")
+
+
 @pytest.mark.django_db
 def test_help_answers_with_the_neutral_help_text(client, secret, sms_patient, sms_outbox):
     assert (

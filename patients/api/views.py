@@ -303,7 +303,8 @@ class ConsentListApi(AuditedListApi):
 
     def scoped_queryset(self):
         self.patient = get_patient_for_user(self.request.user, self.kwargs["patient_id"])
-        return self.patient.consents.select_related("patient__site")
+        # Each status reads the patient's discharges (end-of-treatment consents): one query for all.
+        return self.patient.consents.select_related("patient__site").prefetch_related("patient__episodes")
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
@@ -342,7 +343,15 @@ class ConsentCreateApi(APIView):
         )
         purpose_detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
         expires_on = serializers.DateField(required=False, allow_null=True, default=None)
-        expiry_event = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+        # A choice (end_of_treatment, none, other); earlier free text is still accepted and mapped.
+        expiry_event = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=200,
+            help_text="end_of_treatment, none (TPO consents only) or other (describe it in expiry_event_detail).",
+        )
+        expiry_event_detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         revocation_acknowledged = serializers.BooleanField(default=False)
         redisclosure_acknowledged = serializers.BooleanField(default=False)
         refusal_acknowledged = serializers.BooleanField(default=False)
@@ -352,6 +361,13 @@ class ConsentCreateApi(APIView):
         )
         signer_name = serializers.CharField(max_length=150)
         signed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        fundraising_opt_out = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="The patient opts out of fundraising communications (only where the program fundraises, "
+            "PROGRAM_FUNDRAISES, on a consent for treatment, payment or operations).",
+        )
 
     @extend_schema(
         tags=TAG, operation_id="consents_create", request=Input, responses={201: ConsentOutput, **ERRORS_WRITE}

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from audit.models import Action, AuditEvent
@@ -65,10 +65,12 @@ def test_readmission_opens_a_new_episode(patient, intake, make_staff):
     assert first.discharge_type == "against_advice" and first.length_of_stay == 30
 
 
-def test_it_refuses_readmission_before_the_last_discharge(patient, intake):
+def test_it_refuses_readmission_before_the_last_discharge(patient, intake, clinician):
     today = site_today(patient.site)
     first = episode_admit(patient=patient, admission_date=today - timedelta(days=40), by=intake)
-    episode_discharge(episode=first, discharge_date=today - timedelta(days=10), discharge_type="completed", by=intake)
+    episode_discharge(
+        episode=first, discharge_date=today - timedelta(days=10), discharge_type="completed", by=clinician
+    )
     with pytest.raises(ValidationError) as exc:
         episode_admit(patient=patient, admission_date=today - timedelta(days=20), by=intake)
     assert "admission_date" in exc.value.message_dict
@@ -107,45 +109,82 @@ def test_it_refuses_a_counselor_from_another_site(patient, intake, make_staff, o
     assert "primary_counselor" in exc.value.message_dict
 
 
-def test_it_refuses_a_discharge_before_admission(patient, intake):
+def test_it_refuses_a_discharge_before_admission(patient, intake, clinician):
     today = site_today(patient.site)
     episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
     with pytest.raises(ValidationError) as exc:
         episode_discharge(
-            episode=episode, discharge_date=today - timedelta(days=6), discharge_type="completed", by=intake
+            episode=episode, discharge_date=today - timedelta(days=6), discharge_type="completed", by=clinician
         )
     assert "before the admission" in exc.value.message_dict["discharge_date"][0]
     episode.refresh_from_db()
     assert episode.is_open
 
 
-def test_it_refuses_a_discharge_in_the_future(patient, intake):
+def test_it_refuses_a_discharge_in_the_future(patient, intake, clinician):
     today = site_today(patient.site)
     episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
     with pytest.raises(ValidationError) as exc:
         episode_discharge(
-            episode=episode, discharge_date=today + timedelta(days=1), discharge_type="completed", by=intake
+            episode=episode, discharge_date=today + timedelta(days=1), discharge_type="completed", by=clinician
         )
     assert "future" in exc.value.message_dict["discharge_date"][0]
 
 
-def test_it_needs_a_discharge_type(patient, intake):
+def test_it_needs_a_discharge_type(patient, intake, clinician):
     today = site_today(patient.site)
     episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
     with pytest.raises(ValidationError) as exc:
-        episode_discharge(episode=episode, discharge_date=today, discharge_type="", by=intake)
+        episode_discharge(episode=episode, discharge_date=today, discharge_type="", by=clinician)
     assert "discharge_type" in exc.value.message_dict
 
 
-def test_it_discharges_once_with_before_and_after(patient, intake):
+def test_it_discharges_once_with_before_and_after(patient, intake, clinician):
     today = site_today(patient.site)
     episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
-    episode_discharge(episode=episode, discharge_date=today, discharge_type="step_down", by=intake, summary="Done.")
+    episode_discharge(episode=episode, discharge_date=today, discharge_type="step_down", by=clinician, summary="Done.")
     event = AuditEvent.objects.filter(action=Action.UPDATE, object_id=str(episode.public_id)).get()
     assert event.changes["before"]["discharge_date"] is None
     assert event.changes["after"]["discharge_type"] == "step_down"
     with pytest.raises(ValidationError, match="already discharged"):
-        episode_discharge(episode=episode, discharge_date=today, discharge_type="completed", by=intake)
+        episode_discharge(episode=episode, discharge_date=today, discharge_type="completed", by=clinician)
+
+
+@pytest.mark.parametrize("role", [Role.INTAKE, Role.DIRECTOR, Role.SITE_ADMIN, None])
+def test_only_a_clinician_discharges(patient, intake, make_staff, role):
+    """DOMAIN.md §6: "The system proposes; a clinician signs." The service checks the signer's
+    ``episode.discharge`` capability itself (not only the page): intake, a director, a site
+    admin and the system (``by=None``) are refused, and nothing changes."""
+    today = site_today(patient.site)
+    episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
+    by = make_staff(role) if role else None
+    with pytest.raises(PermissionDenied, match="counselor or clinical supervisor"):
+        episode_discharge(episode=episode, discharge_date=today, discharge_type="completed", by=by, summary="x")
+    episode.refresh_from_db()
+    assert episode.is_open and not AuditEvent.objects.filter(action=Action.UPDATE).exists()
+
+
+def test_a_counselor_at_another_site_cannot_discharge(patient, intake, make_staff, other_site):
+    today = site_today(patient.site)
+    episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
+    elsewhere = make_staff(Role.CLINICIAN, at=other_site)
+    with pytest.raises(PermissionDenied):
+        episode_discharge(episode=episode, discharge_date=today, discharge_type="completed", by=elsewhere)
+    episode.refresh_from_db()
+    assert episode.is_open
+
+
+def test_an_administrative_discharge_goes_through_the_signed_discharge(patient, intake, clinician):
+    """DOMAIN.md §6: an administrative discharge "needs … referral and re-admission information,
+    and a letter to the patient if contact is allowed". Those live on the aftercare plan
+    (``plans.services.discharge_sign``), so this service alone refuses the type, naming it."""
+    today = site_today(patient.site)
+    episode = episode_admit(patient=patient, admission_date=today - timedelta(days=5), by=intake)
+    with pytest.raises(ValidationError) as exc:
+        episode_discharge(episode=episode, discharge_date=today, discharge_type="administrative", by=clinician)
+    assert "re-admission" in exc.value.message_dict["discharge_type"][0]
+    episode.refresh_from_db()
+    assert episode.is_open
 
 
 def test_length_of_stay_is_a_property_and_an_annotation(patient, site):

@@ -10,11 +10,15 @@ from ..models import Goal, Intervention, Objective, Problem, TreatmentPlan
 
 
 class InterventionOutput(OutputSerializer):
+    """DOMAIN.md §7: "Interventions: modality, frequency, responsible staff"."""
+
     id = serializers.UUIDField(source="public_id", read_only=True)
+    responsible = serializers.UUIDField(source="responsible.public_id", read_only=True)
+    responsible_name = serializers.CharField(source="responsible.signature_name", read_only=True)
 
     class Meta:
         model = Intervention
-        fields = ["id", "modality", "frequency"]
+        fields = ["id", "modality", "frequency", "responsible", "responsible_name"]
         read_only_fields = fields
 
 

@@ -79,7 +79,7 @@ def _etag(plan: TreatmentPlan) -> str:
 def _detail(plan: TreatmentPlan) -> TreatmentPlan:
     return (
         TreatmentPlan.objects.select_related("episode__patient")
-        .prefetch_related("problems__goals__objectives__interventions")
+        .prefetch_related("problems__goals__objectives__interventions__responsible")
         .get(pk=plan.pk)
     )
 

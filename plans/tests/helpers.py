@@ -36,7 +36,8 @@ def make_episode(patient, *, admitted: date, by, counselor=None) -> Episode:
 
 
 def fill_treatment_plan(plan, by, *, target_in_days: int = 30):
-    """One problem → goal → objective → intervention: the smallest signable plan."""
+    """One problem → goal → objective → intervention: the smallest complete structure (the
+    plan-level text is left blank: ``fill_plan_text`` adds it)."""
     problem = services.problem_add(
         plan=plan,
         by=by,
@@ -58,9 +59,25 @@ def fill_treatment_plan(plan, by, *, target_in_days: int = 30):
     return problem, goal, objective
 
 
+PLAN_TEXT = {
+    "strengths": "Employed; supportive sister.",
+    "needs": "Evening structure.",
+    "abilities": "Reads and writes well.",
+    "preferences": "Evening groups.",
+    "discharge_criteria": "Four weeks without use; relapse-prevention plan signed.",
+}
+
+
+def fill_plan_text(plan, by):
+    """The strengths, needs, abilities, preferences and discharge criteria a plan needs to be
+    signed (``fill_treatment_plan`` leaves them blank)."""
+    return services.treatment_plan_update(plan=plan, by=by, **PLAN_TEXT)
+
+
 def signed_treatment_plan(episode, clinician, supervisor=None):
     plan = services.treatment_plan_start(episode=episode, by=clinician)
     fill_treatment_plan(plan, clinician)
+    fill_plan_text(plan, clinician)
     plan = services.treatment_plan_sign(plan=plan, by=clinician, patient_signed_name="Testperson Example")
     if plan.status == PlanStatus.AWAITING_COSIGN:
         plan = services.treatment_plan_cosign(plan=plan, by=supervisor)

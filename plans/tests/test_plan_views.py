@@ -50,6 +50,31 @@ def test_it_writes_and_signs_a_plan_through_the_pages(client, patient, episode, 
         },
     )
     assert Objective.objects.count() == 1
+    objective = Objective.objects.get()
+    # DOMAIN.md §7: no intervention and no strengths, needs, … yet: the page says so, nothing signed.
+    bad = client.post(base + "sign/", {"sign-patient_signed_name": "Testperson Example"})
+    text = bad.content.decode()
+    assert bad.status_code == 200 and "has no intervention" in text and "the patient&#x27;s strengths" in text
+    assert TreatmentPlan.objects.get().status == PlanStatus.DRAFT
+    client.post(
+        base + f"objectives/{objective.public_id}/interventions/",
+        {
+            f"i{objective.pk}-modality": "CBT group",
+            f"i{objective.pk}-frequency": "3 times a week",
+            f"i{objective.pk}-responsible": counselor.pk,
+        },
+    )
+    assert objective.interventions.count() == 1
+    client.post(
+        base + "edit/",
+        {
+            "strengths": "Employed",
+            "needs": "Evening structure",
+            "abilities": "Reads well",
+            "preferences": "Evening groups",
+            "discharge_criteria": "Four weeks without use",
+        },
+    )
     bad = client.post(base + "sign/", {"sign-patient_signed_name": ""})
     assert bad.status_code == 200 and "If they declined to sign" in bad.content.decode()
     response = client.post(base + "sign/", {"sign-patient_signed_name": "Testperson Example"})

@@ -20,6 +20,7 @@ from plans.selectors import (
 
 from .helpers import (
     count_queries,
+    fill_plan_text,
     fill_treatment_plan,
     make_episode,
     make_patient,
@@ -194,6 +195,7 @@ def test_with_plan_status_reads_what_the_annotations_read(site, counselor, make_
     awaiting = episode()
     plan = services.treatment_plan_start(episode=awaiting, by=counselor)
     fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
     services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example")
     settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = False
     both = episode()

@@ -11,7 +11,7 @@ from plans.models import PlanStatus
 from tests.fixtures import confirm_with_password, make_stale
 from users.models import Role
 
-from .helpers import fill_rp_plan, fill_treatment_plan
+from .helpers import fill_plan_text, fill_rp_plan, fill_treatment_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,7 @@ def confirm_then(response, back_to: str) -> None:
 def test_treatment_plan_sign_and_cosign(client_as, patient, episode, counselor):
     plan = services.treatment_plan_start(episode=episode, by=counselor)
     fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
     page = reverse("plans:treatment_plan", args=[patient.public_id, plan.public_id])
     client = client_as(user=counselor)
     make_stale(client)

@@ -21,7 +21,7 @@ from plans.models import (
 )
 from users.models import Role
 
-from .helpers import fill_treatment_plan, postgres_only, signed_treatment_plan
+from .helpers import fill_plan_text, fill_treatment_plan, postgres_only, signed_treatment_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,7 @@ def test_only_one_unsigned_version_at_a_time(episode, counselor):
 def test_a_clinician_signature_waits_for_the_supervisor(episode, counselor, supervisor):
     plan = services.treatment_plan_start(episode=episode, by=counselor)
     fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
     plan = services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="  Testperson   Example ")
     assert plan.status == PlanStatus.AWAITING_COSIGN
     assert plan.patient_signed_name == "Testperson Example" and plan.patient_signed_at is not None
@@ -91,6 +92,7 @@ def test_an_incomplete_plan_cannot_be_signed(episode, counselor):
 def test_the_patient_signs_or_the_reason_they_declined_is_recorded(episode, counselor, supervisor):
     plan = services.treatment_plan_start(episode=episode, by=counselor)
     fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
     with pytest.raises(ValidationError) as exc:
         services.treatment_plan_sign(plan=plan, by=counselor)
     assert "patient_signed_name" in exc.value.message_dict
@@ -219,6 +221,7 @@ def test_the_database_refuses_raw_changes_to_a_signed_plan(episode, counselor, s
 def test_the_database_allows_only_cosign_and_supersede_moves(episode, counselor, supervisor):
     plan = services.treatment_plan_start(episode=episode, by=counselor)
     fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
     plan = services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE plans_treatmentplan SET status = 'signed', needs = 'x' WHERE id = %s", [plan.pk])
@@ -227,3 +230,50 @@ def test_the_database_allows_only_cosign_and_supersede_moves(episode, counselor,
     services.treatment_plan_sign(plan=v2, by=supervisor, patient_signed_name="Testperson Example")
     plan.refresh_from_db()
     assert plan.status == PlanStatus.SUPERSEDED
+
+
+def test_every_objective_needs_an_intervention_before_signing(episode, counselor, settings):
+    """DOMAIN.md §7: "Interventions: modality, frequency, responsible staff." An objective with
+    none keeps the plan a draft; the refusal names the objective."""
+    settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = False
+    plan = services.treatment_plan_start(episode=episode, by=counselor)
+    _, goal, _ = fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
+    services.objective_add(
+        goal=goal,
+        by=counselor,
+        statement="Call my sponsor twice a week",
+        target_date=site_today(episode.site) + timedelta(days=14),
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example")
+    assert "“Call my sponsor twice a week” of problem 1 has no intervention" in " ".join(exc.value.messages)
+    assert "has no intervention" in " ".join(services.treatment_plan_problems(plan))
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+
+
+@pytest.mark.parametrize("blank", ["strengths", "needs", "abilities", "preferences", "discharge_criteria"])
+def test_the_person_centred_fields_and_discharge_criteria_are_needed_to_sign(episode, counselor, settings, blank):
+    """DOMAIN.md §7: "Then the patient's strengths, needs, abilities and preferences, the
+    discharge criteria, and signatures." Each blank one is refused by name."""
+    settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = False
+    plan = services.treatment_plan_start(episode=episode, by=counselor)
+    fill_treatment_plan(plan, counselor)
+    fill_plan_text(plan, counselor)
+    services.treatment_plan_update(plan=plan, by=counselor, **{blank: "   "})
+    with pytest.raises(ValidationError) as exc:
+        services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example")
+    assert list(exc.value.message_dict) == ["__all__", blank]
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+    services.treatment_plan_update(plan=plan, by=counselor, **{blank: "Written now."})
+    assert services.treatment_plan_sign(plan=plan, by=counselor, patient_signed_name="Testperson Example").is_locked
+
+
+def test_a_review_copies_the_text_and_interventions_so_it_can_be_signed(episode, counselor, settings):
+    settings.PLAN_SUPERVISOR_SIGNATURE_REQUIRED = False
+    signed_treatment_plan(episode, counselor)
+    v2 = services.treatment_plan_start(episode=episode, by=counselor)
+    assert services.treatment_plan_problems(v2) == []
+    assert services.treatment_plan_sign(plan=v2, by=counselor, patient_signed_name="Testperson Example").is_locked

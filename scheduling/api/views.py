@@ -125,12 +125,17 @@ class SessionDetailApi(APIView):
 
 
 class SessionBookApi(APIView):
-    """Book an individual, family or case-management session, once or weekly. All or nothing:
+    """Book an individual, family, case-management, peer recovery support or psychiatric /
+    medication-management session, once or weekly. All or nothing:
     409 when a facilitator or the room is already booked for an overlapping time."""
 
     class Input(serializers.Serializer):
         site = serializers.UUIDField()
-        kind = serializers.ChoiceField(choices=SessionKind.choices, help_text="individual, family or case_management")
+        kind = serializers.ChoiceField(
+            choices=SessionKind.choices,
+            help_text="individual, family, case_management, peer_support or med_management (psychiatric or "
+            "medication management, MOUD/MAUD); group kinds come from tracks",
+        )
         day = serializers.DateField()
         start_time = serializers.TimeField()
         end_time = serializers.TimeField()

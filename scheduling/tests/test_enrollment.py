@@ -180,3 +180,97 @@ def test_an_adolescent_is_not_enrolled_in_an_adult_track(site):
     with pytest.raises(ValidationError) as exc:
         _enroll(make_track(site), teen)
     assert "track for adults" in exc.value.message_dict["episode"][0]
+
+
+# --- transition taper: a clinician's decision (DOMAIN.md §1.1, §6) ------------------------------
+
+
+def test_only_a_clinician_enrolls_on_a_transition_taper(site, make_staff, clinician):
+    from users.models import Role
+
+    track = make_track(site)
+    for by in (make_staff(Role.INTAKE), make_staff(Role.DIRECTOR), None):
+        with pytest.raises(ValidationError) as exc:
+            _enroll(track, make_episode(site), by, is_taper=True)
+        assert "counselor or clinical supervisor" in exc.value.message_dict["is_taper"][0]
+    assert not Enrollment.objects.exists()
+    # Intake still enrolls, without the flag; a clinician may set it.
+    assert not _enroll(track, make_episode(site), make_staff(Role.INTAKE)).is_taper
+    assert _enroll(track, make_episode(site), clinician, is_taper=True).is_taper
+
+
+def test_only_a_clinician_marks_or_clears_the_taper(site, make_staff, clinician, other_site):
+    from users.models import Role
+
+    enrollment = _enroll(make_track(site), make_episode(site))
+    for by in (make_staff(Role.INTAKE), make_staff(Role.CLINICIAN, at=other_site), None):
+        with pytest.raises(ValidationError, match="counselor or clinical supervisor"):
+            services.enrollment_set_taper(enrollment=enrollment, is_taper=True, by=by)
+    enrollment.refresh_from_db()
+    assert not enrollment.is_taper
+    services.enrollment_set_taper(enrollment=enrollment, is_taper=True, by=clinician)
+    with pytest.raises(ValidationError):
+        services.enrollment_set_taper(enrollment=enrollment, is_taper=False, by=make_staff(Role.INTAKE))
+    enrollment.refresh_from_db()
+    assert enrollment.is_taper
+
+
+def test_a_move_by_intake_keeps_the_taper_but_cannot_change_it(site, make_staff, clinician):
+    from users.models import Role
+
+    intake = make_staff(Role.INTAKE)
+    first, second, third = make_track(site), make_track(site), make_track(site)
+    old = _enroll(first, make_episode(site), clinician, is_taper=True)
+    moved = services.enrollment_move(enrollment=old, to_track=second, on=START + timedelta(days=7), by=intake)
+    assert moved.is_taper
+    with pytest.raises(ValidationError) as exc:
+        services.enrollment_move(
+            enrollment=moved, to_track=third, on=START + timedelta(days=14), by=intake, is_taper=False
+        )
+    assert "is_taper" in exc.value.message_dict
+    moved.refresh_from_db()
+    assert moved.end_date is None and moved.is_taper
+
+
+# --- a level-of-care change makes the plans due (DOMAIN.md §7) ------------------------------------
+
+
+def _step_down_track(site):
+    from datetime import time
+
+    from scheduling.models import LevelOfCare
+    from scheduling.services import BlockSpec
+
+    return make_track(
+        site,
+        level_of_care=LevelOfCare.STEP_DOWN,
+        meeting_days=[1],
+        blocks=[BlockSpec(start_time=time(18), end_time=time(20))],
+    )
+
+
+def test_moving_to_another_level_of_care_requests_a_plan_review_once(site, clinician):
+    from plans.models import PlanReviewTrigger, TriggerReason
+
+    iop, other_iop, step_down = make_track(site), make_track(site), _step_down_track(site)
+    episode = make_episode(site)
+    first = _enroll(iop, episode, clinician)
+    second = services.enrollment_move(enrollment=first, to_track=other_iop, on=START + timedelta(days=7), by=clinician)
+    assert not PlanReviewTrigger.objects.exists()  # same level: no review
+    services.enrollment_move(enrollment=second, to_track=step_down, on=START + timedelta(days=14), by=clinician)
+    trigger = PlanReviewTrigger.objects.get()
+    assert trigger.episode_id == episode.pk and trigger.reason == TriggerReason.LEVEL_OF_CARE_CHANGE
+    assert trigger.requested_by == clinician and "2.1 → 1" in trigger.note
+
+
+def test_a_new_enrollment_at_another_level_after_the_last_one_requests_a_review(site, clinician):
+    from plans.models import PlanReviewTrigger, TriggerReason
+
+    episode = make_episode(site)
+    first = _enroll(make_track(site), episode, clinician)
+    services.enrollment_end(enrollment=first, end_date=START + timedelta(days=6), by=clinician)
+    _enroll(_step_down_track(site), episode, clinician, start_date=START + timedelta(days=8))
+    assert list(PlanReviewTrigger.objects.values_list("reason", flat=True)) == [TriggerReason.LEVEL_OF_CARE_CHANGE]
+    # A first enrollment is not a change.
+    _enroll(make_track(site), make_episode(site), clinician)
+    assert PlanReviewTrigger.objects.count() == 1

@@ -175,3 +175,31 @@ def test_of_concurrent_bookings_of_one_facilitator_exactly_one_wins(site, clinic
     assert all(str(clinician) in exc.messages[0] for k, exc in outcomes if k == "conflict")
     assert Booking.objects.filter(user=clinician, is_active=True).count() == 1
     assert TherapySession.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ("peer_support", "Peer recovery support"),
+        ("med_management", "Psychiatric or medication management (MOUD/MAUD)"),
+    ],
+)
+def test_peer_recovery_support_and_medication_management_are_booked_for_a_patient(site, clinician, kind, label):
+    """DOMAIN.md §5 session types: "Peer recovery support. Psychiatric or medication management
+    (MOUD/MAUD) by referral or on site." Both are one-to-one appointments with the patient on
+    the roster, like individual sessions."""
+    from scheduling.forms import BookSessionForm
+    from scheduling.models import ONE_OFF_KINDS, SessionKind
+
+    episode = make_episode(site)
+    [session] = _book(site, clinician, kind=kind, episode=episode)
+    assert session.get_kind_display() == label and session.title == label
+    assert RosterAddition.objects.filter(session=session, episode=episode).exists()
+    assert SessionKind(kind) in ONE_OFF_KINDS
+    assert kind in dict(BookSessionForm.base_fields["kind"].choices)
+
+
+def test_group_kinds_are_still_refused_for_a_one_off(site, clinician):
+    with pytest.raises(ValidationError) as exc:
+        _book(site, clinician, kind="group")
+    assert "peer recovery support" in exc.value.message_dict["kind"][0]

@@ -98,3 +98,39 @@ def test_it_refuses_a_room_already_taken_and_saves_nothing(site):
 
 def test_end_date_before_start_is_refused(site):
     assert "before the start" in _refused(site, "end_date", start_date=date(2026, 5, 1), end_date=date(2026, 4, 1))
+
+
+def test_a_step_down_track_stays_under_nine_hours_for_adults(site):
+    """DOMAIN.md §1.1: level 1 outpatient is "< 9 h/week adults, < 6 h/week adolescents"."""
+    three_hours = [BlockSpec(start_time=time(9), end_time=time(12))]
+    message = _refused(site, "blocks", blocks=three_hours, level_of_care=LevelOfCare.STEP_DOWN, meeting_days=[0, 2, 3])
+    assert "9 h a week" in message and "under 9 h" in message and "2.1" in message
+    almost = [BlockSpec(start_time=time(9), end_time=time(11, 45))]
+    assert make_track(site, blocks=almost, level_of_care=LevelOfCare.STEP_DOWN, meeting_days=[0, 2, 3]).pk
+
+
+def test_an_adolescent_step_down_track_stays_under_six_hours(site):
+    two_hours = [BlockSpec(start_time=time(16), end_time=time(18))]
+    message = _refused(
+        site,
+        "blocks",
+        blocks=two_hours,
+        level_of_care=LevelOfCare.STEP_DOWN,
+        age_group=AgeGroup.ADOLESCENT,
+        meeting_days=[0, 2, 3],
+    )
+    assert "under 6 h" in message
+    five = [BlockSpec(start_time=time(16), end_time=time(18, 30))]
+    track = make_track(
+        site, blocks=five, level_of_care=LevelOfCare.STEP_DOWN, age_group=AgeGroup.ADOLESCENT, meeting_days=[0, 2]
+    )
+    assert track.pk
+
+
+def test_iop_and_php_limits_are_unchanged():
+    from scheduling.models import hours_rule
+
+    assert (hours_rule("2.1", "adult").minimum, hours_rule("2.1", "adult").maximum) == (9, 19)
+    assert (hours_rule("2.1", "adolescent").minimum, hours_rule("2.5", "adult").minimum) == (6, 20)
+    assert hours_rule("2.1", "adult").below is None and hours_rule("2.5", "adult").below is None
+    assert (hours_rule("1", "adult").below, hours_rule("1", "adolescent").below) == (9, 6)

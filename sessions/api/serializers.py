@@ -88,6 +88,7 @@ class ProgressNoteOutput(_CosignatureMixin, OutputSerializer):
     patient = serializers.UUIDField(source="patient.public_id", read_only=True)
     author = serializers.UUIDField(source="author.public_id", read_only=True)
     sections = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    objectives = serializers.SerializerMethodField(help_text="Treatment-plan objectives this note addressed.")
     addenda = AddendumOutput(many=True, read_only=True)
 
     class Meta:
@@ -101,6 +102,7 @@ class ProgressNoteOutput(_CosignatureMixin, OutputSerializer):
             "version",
             "format",
             "sections",
+            "objectives",
             *SIGNATURE_FIELDS,
             "cosignature",
             "addenda",
@@ -108,6 +110,10 @@ class ProgressNoteOutput(_CosignatureMixin, OutputSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_objectives(self, note):
+        return sorted(str(o.public_id) for o in note.addressed_objectives.all())
 
 
 class GroupNoteEntryOutput(OutputSerializer):

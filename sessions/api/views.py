@@ -35,7 +35,7 @@ from users.api.base import (
 from users.api.permissions import SIGN_OR_EXPORT
 from users.permissions import site_ids_for
 
-from .. import services
+from .. import selectors, services
 from ..models import Attendance, AttendanceStatus, NoteAddendum, NoteFormat, NoteStatus, ProgressNote
 from ..permissions import (
     get_progress_note_for_user,
@@ -173,7 +173,7 @@ def with_note_output(queryset):
     """``queryset`` with what ``ProgressNoteOutput`` shows, in a fixed number of queries."""
     addenda = NoteAddendum.objects.select_related("author", "entry").order_by("signed_at", "id")
     return queryset.select_related("session", "patient", "author", "cosignature__cosigned_by").prefetch_related(
-        Prefetch("addenda", queryset=addenda)
+        Prefetch("addenda", queryset=addenda), "addressed_objectives"
     )
 
 
@@ -237,6 +237,25 @@ class ProgressNoteUpdateApi(APIView):
     class Input(serializers.Serializer):
         format = serializers.ChoiceField(choices=NoteFormat.choices, required=False)
         sections = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+        objectives = serializers.ListField(
+            child=serializers.UUIDField(),
+            required=False,
+            max_length=50,
+            help_text="Open objectives of the patient's treatment plan that this session addressed (replaces "
+            "the list; signing needs at least one when the plan in effect has open objectives).",
+        )
+
+    @staticmethod
+    def _objectives(note, ids) -> list | None:
+        if ids is None:
+            return None
+        allowed = {o.public_id: o for o in selectors.objectives_for_episodes([note.episode_id])[note.episode_id]}
+        unknown = [str(i) for i in dict.fromkeys(ids) if i not in allowed]
+        if unknown:
+            raise serializers.ValidationError(
+                {"objectives": ["Not an open objective of this patient's treatment plan: " + ", ".join(unknown)]}
+            )
+        return [allowed[i] for i in dict.fromkeys(ids)]
 
     def _update(self, request, note_id, *, partial: bool):
         note = get_progress_note_for_user(request.user, note_id, write=True)
@@ -255,6 +274,7 @@ class ProgressNoteUpdateApi(APIView):
             version=note.version,
             format=data.validated_data.get("format", note.format),
             sections=data.validated_data.get("sections", note.sections),
+            objectives=self._objectives(note, data.validated_data.get("objectives")),
         )
         return note_response(load_progress_note(note))
 
@@ -280,8 +300,9 @@ class ProgressNoteUpdateApi(APIView):
 
 
 class ProgressNoteSignApi(APIView):
-    """Sign a draft (its author only; every section filled in). The note locks for good (409 on
-    any later change or second signature); corrections are addenda. ``If-Match`` is checked when sent."""
+    """Sign a draft (its author only; every section filled in; at least one objective linked when
+    the patient's plan in effect has open objectives). The note locks for good (409 on any later
+    change or second signature); corrections are addenda. ``If-Match`` is checked when sent."""
 
     permission_classes = SIGN_OR_EXPORT
 

@@ -211,6 +211,13 @@ class GroupNoteUpdateApi(APIView):
         interventions = serializers.CharField(allow_blank=True, max_length=10000)
         starts_at = serializers.DateTimeField()
         ends_at = serializers.DateTimeField()
+        facilitators = serializers.ListField(
+            child=serializers.UUIDField(),
+            required=False,
+            max_length=20,
+            help_text="The group's facilitators: ids of active staff of the note's site (replaces the list; "
+            "at least one is needed to sign).",
+        )
         entries = GroupNoteEntryInput(many=True, required=False, max_length=200)
 
     SHARED = ("topic", "curriculum_module", "interventions", "starts_at", "ends_at")
@@ -267,6 +274,17 @@ class GroupNoteUpdateApi(APIView):
             raise serializers.ValidationError({"entries": errors})
         return out
 
+    def _facilitators(self, note, ids) -> list | None:
+        if ids is None:
+            return None
+        staff = {u.public_id: u for u in selectors.facilitator_choices(note.site).filter(public_id__in=ids)}
+        unknown = [str(i) for i in dict.fromkeys(ids) if i not in staff]
+        if unknown:
+            raise serializers.ValidationError(
+                {"facilitators": ["Not an active staff member of this note's site: " + ", ".join(unknown)]}
+            )
+        return [staff[i] for i in dict.fromkeys(ids)]
+
     def _update(self, request, group_note_id, *, partial: bool):
         note = get_group_note_for_user(request.user, group_note_id, write=True)
         check_if_match(request, _etag(note), required=True)
@@ -283,6 +301,7 @@ class GroupNoteUpdateApi(APIView):
             version=note.version,
             shared=self._shared(note, fields),
             entries=self._entries(request, note, fields.get("entries", [])),
+            facilitators=self._facilitators(note, fields.get("facilitators")),
         )
         return _respond(request, note)
 
@@ -307,31 +326,48 @@ class GroupNoteUpdateApi(APIView):
         return self._update(request, group_note_id, partial=True)
 
 
+# How the API words an attendee part's issue: by field, naming no patient.
+PART_MESSAGES = {
+    services.REQUIRED: "Required before signing.",
+    services.OTHER_NAME: (
+        "Another group member's name appears here. This part is copied into its patient's chart: "
+        "refer to other members without naming them."
+    ),
+    services.NO_OBJECTIVE: (
+        "Link at least one open objective of this attendee's treatment plan that the session addressed."
+    ),
+}
+
+
 def sign_problems(note) -> dict:
-    """What stops the group note from being signed, keyed by field: ``topic``, ``interventions``,
-    ``entries`` (a message when the parts no longer match the roll, else the empty fields of each
-    part by part id). Messages name no patient."""
-    problems = services.group_note_problems(note)
-    errors: dict = {k: [v] for k, v in problems.items() if k in ("topic", "interventions")}
-    if "entries" in problems:
+    """What stops the group note from being signed, keyed by field: ``topic``,
+    ``curriculum_module``, ``interventions``, ``facilitators``, ``entries`` (a message when the
+    parts no longer match the roll, else each part's issues by part id and field: empty, another
+    group member's name, no objective linked). Messages name no patient."""
+    issues = services.group_note_issues(note)
+    errors: dict = {k: [v] for k, v in issues.shared.items() if k != "entries"}
+    if "entries" in issues.shared:
         errors["entries"] = [
             "The roll changed since the note was opened, or nobody attended: open it again "
             "(POST group-notes/create/ with the session) to bring the attendee parts in step with the roll."
         ]
         return errors
-    parts = {}
-    for entry in note.entries.all():
-        missing = [f for f in ENTRY_FIELDS if not getattr(entry, f).strip()]
-        if missing:
-            parts[str(entry.public_id)] = {f: ["Required before signing."] for f in missing}
+    parts = {
+        str(entry.public_id): {field: [PART_MESSAGES[code]] for field, code in codes.items()}
+        for entry, codes in issues.parts
+        if codes
+    }
     if parts:
         errors["entries"] = parts
     return errors
 
 
 class GroupNoteSignApi(APIView):
-    """Sign a draft (its author only): topic, interventions and every attendee part filled in.
-    The note locks for good; corrections are addenda. ``If-Match`` is checked when sent."""
+    """Sign a draft (its author only): topic, interventions, at least one facilitator and every
+    attendee part filled in; no group member's name in the shared part nor another's in a part
+    (each is copied into a chart); each part linked to an open objective of its attendee's plan
+    when there are some. The note locks for good; corrections are addenda. ``If-Match`` is
+    checked when sent."""
 
     permission_classes = SIGN_OR_EXPORT
 

@@ -59,9 +59,9 @@ def enroll(site, track, *, start=date(2026, 1, 5), is_taper=False, counselor=Non
 
 
 def roll(session, by, marks: dict) -> list:
-    """``marks``: episode → status or (status, minutes)."""
+    """``marks``: episode → status, (status, minutes) or (status, minutes, late_cancel)."""
     rows = []
     for episode, mark in marks.items():
-        status, minutes = (mark, None) if isinstance(mark, str) else mark
-        rows.append(RowInput(patient=episode.patient, status=status, minutes=minutes))
+        status, minutes, late_cancel = (mark, None, False) if isinstance(mark, str) else (*mark, False)[:3]
+        rows.append(RowInput(patient=episode.patient, status=status, minutes=minutes, late_cancel=late_cancel))
     return services.attendance_record_roster(session=session, rows=rows, by=by)

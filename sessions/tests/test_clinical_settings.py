@@ -30,6 +30,27 @@ def test_a_supervisor_sets_the_follow_up_thresholds(client_as, site):
     assert AuditEvent.objects.filter(object_type__icontains="followuppolicy").exists()
 
 
+def test_a_supervisor_sets_the_outreach_attempts_before_a_no_contact_review(client_as, site):
+    client = client_as(Role.SUPERVISOR)
+    data = {
+        "policy-save": "1",
+        "policy-consecutive_no_shows_for_review": "2",
+        "policy-weekly_attendance_percent": "75",
+        "policy-consecutive_absences_for_discharge_review": "3",
+        "policy-days_without_contact": "14",
+    }
+    assert client.post(URL, {**data, "policy-outreach_attempts_for_discharge_review": "3"}).status_code == 302
+    assert FollowUpPolicy.objects.get(site=site).outreach_attempts_for_discharge_review == 3
+    # A form posted without it (an older page) keeps the value.
+    assert client.post(URL, data).status_code == 302
+    assert FollowUpPolicy.objects.get(site=site).outreach_attempts_for_discharge_review == 3
+    response = client.post(URL, {**data, "policy-outreach_attempts_for_discharge_review": "0"})
+    assert (
+        response.status_code == 200
+        and FollowUpPolicy.objects.get(site=site).outreach_attempts_for_discharge_review == 3
+    )
+
+
 def test_an_impossible_threshold_is_refused_on_the_field(client_as, site):
     client = client_as(Role.SUPERVISOR)
     response = client.post(

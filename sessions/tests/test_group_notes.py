@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from sessions import services
-from sessions.models import GroupNoteEntry, NoteStatus
+from sessions.models import GroupNote, GroupNoteEntry, NoteStatus
 from sessions.selectors import group_note_chart_copy, near_identical_entries
+from users.models import Role
 
 from .factories import roll
 
@@ -151,3 +152,110 @@ def test_a_changed_roll_updates_the_drafts_parts(note, group, facilitator):
     services.group_note_start(session=group, by=facilitator)
     names = sorted(e.patient.legal_last_name for e in note.entries.select_related("patient"))
     assert names == ["Alpha", "Charlie"]
+
+
+# --- Facilitators and names (DOMAIN.md §7: "One shared section (topic, curriculum module,
+# facilitator(s) …)"; "Never place another patient's name in a chart copy.") --------------------
+
+
+def test_a_group_note_without_a_facilitator_is_not_signed(note, facilitator):
+    note = fill(note, facilitator)
+    note = services.group_note_update(
+        note=note, by=facilitator, version=note.version, shared={}, entries={}, facilitators=[]
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.note_sign(note=note, by=facilitator)
+    assert any("facilitator" in m for m in exc.value.messages)
+    assert "facilitators" in services.group_note_problems(note)
+
+
+def test_facilitators_are_active_staff_of_the_site(note, facilitator, make_staff, other_site):
+    elsewhere = make_staff(Role.CLINICIAN, at=other_site)
+    with pytest.raises(ValidationError) as exc:
+        services.group_note_update(
+            note=note, by=facilitator, version=note.version, shared={}, entries={}, facilitators=[elsewhere]
+        )
+    assert "facilitators" in exc.value.message_dict
+    colleague = make_staff(Role.CLINICIAN)
+    note = services.group_note_update(
+        note=note, by=facilitator, version=note.version, shared={}, entries={}, facilitators=[colleague]
+    )
+    assert list(note.facilitators.all()) == [colleague]
+
+
+def _with_part(note, by, last_name, **values):
+    entry = note.entries.get(patient__legal_last_name=last_name)
+    return services.group_note_update(
+        note=note, by=by, version=note.version, shared={}, entries={str(entry.public_id): values}
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gave Avery feedback about cravings.",  # legal first name
+        "Disagreed with alpha about meetings.",  # legal last name, any case
+        "Sat next to Avery Alpha.",
+        "Thanked AVERY's sponsor.",
+        "Spoke with Ace after group.",  # preferred name
+    ],
+)
+def test_another_attendees_name_in_a_part_is_refused(note, group, facilitator, text):
+    alpha = group.episodes[0].patient
+    alpha.preferred_name = "Ace"
+    alpha.save(update_fields=["preferred_name"])
+    note = _with_part(fill(note, facilitator), facilitator, "Bravo", participation=text)
+    with pytest.raises(ValidationError) as exc:
+        services.note_sign(note=note, by=facilitator)
+    (message,) = [m for m in exc.value.messages if "name" in m]
+    bravo = group.episodes[1].patient
+    # The part is named (its own patient, whom the author sees) and the field; whose name it is, not.
+    assert bravo.display_name in message and "Participation" in message
+    assert "Avery" not in message and "Alpha" not in message and "Ace" not in message
+    assert GroupNote.objects.get(pk=note.pk).status == NoteStatus.DRAFT
+
+
+def test_a_name_inside_another_word_or_the_patients_own_name_is_fine(note, group, facilitator):
+    # "alphabet" holds "alpha" and "averyday" holds "avery", not as whole words; Blake Bravo is
+    # this part's own patient.
+    note = _with_part(
+        fill(note, facilitator),
+        facilitator,
+        "Bravo",
+        participation="Blake Bravo sorted the alphabet cards; averyday is not a word.",
+    )
+    assert services.note_sign(note=note, by=facilitator).is_signed
+
+
+def test_an_absent_group_members_name_is_refused_too(note, group, facilitator):
+    # Casey Charlie was a no-show: on the roll, not an attendee, and still nobody else's business.
+    note = _with_part(fill(note, facilitator), facilitator, "Alpha", progress="Asked where Casey was.")
+    with pytest.raises(ValidationError):
+        services.note_sign(note=note, by=facilitator)
+
+
+@pytest.mark.parametrize("field", ["topic", "curriculum_module", "interventions"])
+def test_a_name_in_the_shared_part_is_refused(note, facilitator, field):
+    note = fill(note, facilitator)
+    note = services.group_note_update(
+        note=note, by=facilitator, version=note.version, shared={field: "Blake's story of recovery"}, entries={}
+    )
+    problems = services.group_note_problems(note)
+    assert field in problems and "Blake" not in problems[field]
+    with pytest.raises(ValidationError):
+        services.note_sign(note=note, by=facilitator)
+
+
+def test_an_addendum_naming_another_member_is_refused(note, group, facilitator):
+    signed = services.note_sign(note=fill(note, facilitator), by=facilitator)
+    bravo_entry = signed.entries.get(patient=group.episodes[1].patient)
+    with pytest.raises(ValidationError) as exc:
+        services.note_add_addendum(
+            note=signed, by=facilitator, reason="Late info", text="Talked with Avery after group.", entry=bravo_entry
+        )
+    assert "text" in exc.value.message_dict
+    with pytest.raises(ValidationError):
+        services.note_add_addendum(note=signed, by=facilitator, reason="Correction", text="Blake arrived late.")
+    services.note_add_addendum(
+        note=signed, by=facilitator, reason="Late info", text="Blake called after group.", entry=bravo_entry
+    )

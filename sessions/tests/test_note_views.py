@@ -164,3 +164,72 @@ def test_the_followup_pages_list_no_shows_and_save_a_contact_note(client_as, gro
     )
     assert response.status_code == 302
     assert "Neutral voicemail." in client.get(page).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("note_format", "sections"),
+    [
+        ("pirp", ["Problem", "Intervention", "Response", "Plan"]),
+        ("sirp", ["Situation", "Intervention", "Response", "Plan"]),
+    ],
+)
+def test_the_pirp_and_sirp_templates_are_offered_and_signed(client_as, draft, facilitator, note_format, sections):
+    client = client_as(user=facilitator)
+    edit = reverse("sessions:progress_note_edit", args=[draft.public_id])
+    assert f'value="{note_format}"' in client.get(edit).content.decode()
+    keys = [label.lower() for label in sections]
+    data = {"version": 1, "format": note_format, "action": "sign", **{f"section_{k}": k.upper() for k in keys}}
+    response = client.post(edit, data)
+    assert response.status_code == 302
+    note = ProgressNote.objects.get(pk=draft.pk)
+    assert note.is_signed and [label for _, label, _ in note.section_rows()] == sections
+
+
+def _group_post(note, **extra):
+    data = {
+        "version": note.version,
+        "topic": note.topic,
+        "curriculum_module": "",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "interventions": "CBT",
+        "facilitators_shown": "True",
+        "action": "sign",
+    }
+    for e in note.entries.all():
+        data.update({f"e-{e.public_id}-{f}": getattr(e, f) for f in ("participation", "response", "progress")})
+        data[f"e-{e.public_id}-risk_observations"] = e.risk_observations
+    return {**data, **extra}
+
+
+def test_the_group_editor_names_the_facilitators_and_needs_one_to_sign(client_as, group, facilitator):
+    a, b, _ = group.episodes
+    roll(group, facilitator, {a: "present", b: "present"})
+    note = fill(services.group_note_start(session=group, by=facilitator), facilitator)
+    client = client_as(user=facilitator)
+    edit = reverse("sessions:group_note_edit", args=[note.public_id])
+    page = client.get(edit).content.decode()
+    assert "Facilitator(s)" in page and f'value="{facilitator.pk}"' in page and "checked" in page
+    refused = client.post(edit, _group_post(note))  # nobody ticked
+    assert refused.status_code == 400 and "at least one facilitator" in refused.content.decode()
+    note = GroupNote.objects.get(pk=note.pk)
+    assert note.status == "draft" and not note.facilitators.exists()
+    signed = client.post(edit, _group_post(note, facilitators=[facilitator.pk]))
+    assert signed.status_code == 302
+    note = GroupNote.objects.get(pk=note.pk)
+    assert note.is_signed and list(note.facilitators.all()) == [facilitator]
+
+
+def test_the_group_editor_refuses_another_members_name_naming_the_part(client_as, group, facilitator):
+    a, b, _ = group.episodes
+    roll(group, facilitator, {a: "present", b: "present"})
+    note = fill(services.group_note_start(session=group, by=facilitator), facilitator)
+    bravo = note.entries.get(patient=b.patient)
+    client = client_as(user=facilitator)
+    edit = reverse("sessions:group_note_edit", args=[note.public_id])
+    data = _group_post(note, facilitators=[facilitator.pk])
+    data[f"e-{bravo.public_id}-progress"] = "Encouraged avery to call a sponsor."
+    response = client.post(edit, data)
+    body = response.content.decode()
+    assert response.status_code == 400 and "another group member&#x27;s name appears in Progress" in body
+    assert not GroupNote.objects.get(pk=note.pk).is_signed

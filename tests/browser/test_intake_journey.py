@@ -210,7 +210,7 @@ def test_intake_coordinator_takes_a_referral_to_admission(page, app_url, intake_
     page.get_by_label(re.compile(r"\(TPO\)$")).check()
     expect(page.get_by_label("Who may disclose")).to_have_value("Riverside Intake Test")
     page.get_by_label("All SUD treatment records").check()
-    page.get_by_label("…or expires on this event").fill("End of treatment")
+    page.get_by_label("…or expires on this event").select_option("end_of_treatment")
     page.locator("#id_revocation_acknowledged").check()
     page.locator("#id_redisclosure_acknowledged").check()
     page.locator("#id_refusal_acknowledged").check()

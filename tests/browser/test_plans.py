@@ -64,6 +64,32 @@ def test_write_sign_review_and_print(page, app_url, scene):
     with page.expect_navigation():
         page.get_by_role("button", name="Add objective").click()
     assert "Attend 3 groups a week" in page.locator("main").inner_text()
+
+    # Each objective needs an intervention (modality, frequency, responsible staff).
+    page.get_by_text("Add an intervention").click()
+    page.get_by_label("Modality").fill("CBT group")
+    page.get_by_label("Frequency").fill("3 times a week")
+    page.get_by_label("Responsible staff").select_option(value=str(author.pk))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add intervention").click()
+    assert "Intervention: CBT group, 3 times a week" in page.locator("main").inner_text()
+
+    # Signing before the person-centred part is written: refused, each missing item named.
+    page.get_by_label("Patient's signature (typed full name)").fill("Avery Example")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign the plan").click()
+    assert TreatmentPlan.objects.get().status == PlanStatus.DRAFT
+    assert "discharge criteria" in page.locator("main").inner_text().lower()
+    for label, text in (
+        ("Strengths", "Steady job; supportive sister"),
+        ("Needs", "Evening transport on group days"),
+        ("Abilities", "Keeps a written schedule"),
+        ("Preferences", "Morning individual sessions"),
+        ("Discharge criteria", "Six weeks of attendance at 9 h a week and a signed relapse-prevention plan"),
+    ):
+        page.get_by_label(label, exact=True).fill(text)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
     assert_no_serious_violations(page)
     shot(page, "plans-treatment-plan-draft")
 
