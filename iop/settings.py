@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "assessments",
     "scheduling",
     "sessions.apps.ClinicalSessionsConfig",
+    "billing",
     "reports",
 ]
 

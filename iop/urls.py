@@ -19,6 +19,7 @@ urlpatterns = [
     path("intake/", include("patients.intake_urls")),
     path("plans/", include("plans.urls")),
     path("reports/", include("reports.urls")),
+    path("billing/", include("billing.urls")),
     path("caseload/", RedirectView.as_view(pattern_name="reports:caseload", query_string=True), name="caseload"),
     path("assessments/", include("assessments.urls")),
     path("alerts/", include("notifications.urls")),

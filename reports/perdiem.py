@@ -1,48 +1,92 @@
-"""Billable IOP per-diem days (DOMAIN.md §10): one row per patient per calendar day (in the
-site's zone) whose attended clinical minutes reach ``PER_DIEM_MIN_MINUTES``.
+"""The per-diem (H0015) export: one row per patient per billable day (DOMAIN.md §10).
 
-Minutes are those of attendance in an attended status (present, late, left early, telehealth)
-at sessions that were not cancelled; the level of care is the highest track level of that day's
-sessions, else the episode's level at admission. Only IOP days (level 2.1) are billed with the
-per-diem code (``PER_DIEM_SERVICE_CODE``, H0015 by default); PHP and outpatient days are not.
-One grouped query, filtered on the sum in SQL (HAVING).
+A day is billable when, in the site's calendar day, the patient's attended clinical minutes
+reach ``PER_DIEM_MIN_MINUTES`` (present, late, left early, telehealth; sessions not cancelled),
+the level of care is IOP 2.1 (the highest track level of that day's sessions, else the
+episode's level at admission), and the episode had a signed, individualized treatment plan in
+effect that day (a version signed on or before it; later versions supersede earlier ones).
+The rules and the queries live in ``billing.selectors`` (authorizations count their units used
+with them); this module shapes the CSV.
+
+Each row documents the day as H0015's descriptor asks: the date, the total service time, the
+modalities delivered (the kinds of sessions attended), the treatment plan in effect (version and
+signed date; no names), and for the claim the service code (from the catalogue for the payer of
+the authorization covering the day, else ``PER_DIEM_SERVICE_CODE``), modifier, revenue and
+condition codes, rate, payer, authorization reference, units authorized and this day's unit
+under it. A day beyond the authorized units is flagged, never dropped. The first five columns
+keep their place from the earlier export.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
-from django.conf import settings
-from django.db.models import F, Max, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
-from scheduling.models import LevelOfCare, SessionStatus
-from sessions.models import ATTENDED, Attendance
-from users.expressions import LocalDate
+from billing.selectors import ClaimLine, billable_days, claim_lines, default_service_code
 
-COLUMNS = ["MRN", "Date", "Attended minutes", "Service code", "Level of care"]
+COLUMNS = [
+    "MRN",
+    "Date",
+    "Attended minutes",
+    "Service code",
+    "Level of care",
+    "Modalities",
+    "Treatment plan version",
+    "Treatment plan signed on",
+    "Modifier",
+    "Revenue code",
+    "Condition code",
+    "Rate",
+    "Payer",
+    "Authorization reference",
+    "Authorized level of care",
+    "Units authorized",
+    "Units used",
+    "Flags",
+]
 
 
 def service_code() -> str:
-    return getattr(settings, "PER_DIEM_SERVICE_CODE", "H0015")
+    """The per-diem code used when no authorization covers a day."""
+    return default_service_code()
 
 
 def per_diem_days(site_id: int, start: date, end: date) -> QuerySet:
-    """Rows of ``mrn``, ``patient_public_id``, ``day``, ``minutes``, ``level`` for eligible days."""
-    return (
-        Attendance.objects.filter(
-            session__site_id=site_id,
-            session__status=SessionStatus.SCHEDULED,
-            status__in=list(ATTENDED),
-            patient__deleted_at__isnull=True,
-        )
-        .annotate(day=LocalDate(F("session__starts_at"), "session__site__time_zone"))
-        .filter(day__range=(start, end))
-        .values("patient__mrn", "patient__public_id", "day")
-        .annotate(
-            minutes=Sum("minutes_attended"),
-            level=Coalesce(Max("session__track__level_of_care"), Max("episode__level_of_care")),
-        )
-        .filter(minutes__gte=settings.PER_DIEM_MIN_MINUTES, level=LevelOfCare.IOP)
-        .order_by("patient__mrn", "day")
-    )
+    """Rows of ``patient__mrn``, ``patient__public_id``, ``episode_id``, ``day``, ``minutes``,
+    ``level``, ``plan_version``, ``plan_signed_on`` for the site's billable days. One query."""
+    return billable_days(start, end, site_id=site_id)
+
+
+def per_diem_lines(site_id: int, start: date, end: date) -> list[ClaimLine]:
+    """The billable days with everything the export shows (a fixed number of queries)."""
+    return claim_lines(site_id, start, end)
+
+
+def csv_row(line: ClaimLine) -> list:
+    auth = line.authorization
+    return [
+        line.mrn,
+        line.day.isoformat(),
+        line.minutes,
+        line.code,
+        line.level,
+        "; ".join(line.modalities),
+        line.plan_version,
+        line.plan_signed_on.isoformat(),
+        line.modifier,
+        line.revenue_code,
+        line.condition_code,
+        "" if line.rate is None else f"{line.rate:.2f}",
+        line.payer,
+        auth.reference_number if auth else "",
+        auth.authorized_level if auth else "",
+        auth.units_authorized if auth else "",
+        "" if line.units_used is None else line.units_used,
+        "; ".join(line.flags),
+    ]
+
+
+def csv_rows(lines: list[ClaimLine]) -> Iterator[list]:
+    return (csv_row(line) for line in lines)

@@ -37,7 +37,7 @@ from .discharge import discharge_summary_draft
 from .exports import csv_response
 from .forms import DEFAULT_DAYS, DashboardFilterForm, PerDiemForm
 from .perdiem import COLUMNS as PER_DIEM_COLUMNS
-from .perdiem import per_diem_days, service_code
+from .perdiem import csv_rows, per_diem_lines, service_code
 
 
 @login_required
@@ -281,9 +281,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def per_diem(request: HttpRequest) -> HttpResponse:
-    """Billable IOP days for one site and a date range, as CSV (PHI: MRN and dates). Needs
-    ``reports.view`` and ``billing.export`` at that site; every download is audited with the
-    number of patients and rows."""
+    """Billable IOP days for one site and a date range, as CSV (PHI: MRN and dates; no names).
+    Needs ``reports.view`` and ``billing.export`` at that site and a recent sign-in; every
+    download is audited with the number of patients, rows, the codes billed and the days over
+    their authorization. Columns: ``reports.perdiem.COLUMNS`` (DOMAIN.md §10 documentation)."""
     sites = [s for s in _report_sites(request) if has_capability(request.user, s, "billing.export")]
     if not sites:
         raise PermissionDenied
@@ -294,8 +295,9 @@ def per_diem(request: HttpRequest) -> HttpResponse:
             return reauthenticate_redirect(request, request.get_full_path(), "download the per-diem export")
         site = next((s for s in sites if s.pk == form.cleaned_data.get("site")), current)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        rows = list(per_diem_days(site.pk, start, end))
-        patients = {r["patient__public_id"] for r in rows}
+        lines = per_diem_lines(site.pk, start, end)
+        patients = {line.patient_public_id for line in lines}
+        code = service_code()
         record(
             Action.EXPORT,
             request=request,
@@ -305,16 +307,13 @@ def per_diem(request: HttpRequest) -> HttpResponse:
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "patients": len(patients),
-                "rows": len(rows),
-                "service_code": service_code(),
+                "rows": len(lines),
+                "service_code": code,
+                "service_codes": sorted({line.code for line in lines}),
+                "over_authorized_units": sum(1 for line in lines if line.over_units),
             },
         )
-        code = service_code()
-        return csv_response(
-            f"per-diem-{code}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
-            PER_DIEM_COLUMNS,
-            ([r["patient__mrn"], r["day"].isoformat(), r["minutes"], code, r["level"]] for r in rows),
-        )
+        return csv_response(f"per-diem-{code}-{start:%Y%m%d}-{end:%Y%m%d}.csv", PER_DIEM_COLUMNS, csv_rows(lines))
     return render(
         request,
         "reports/per_diem.html",
@@ -322,6 +321,7 @@ def per_diem(request: HttpRequest) -> HttpResponse:
             "form": form,
             "minimum": settings.PER_DIEM_MIN_MINUTES,
             "code": service_code(),
+            "columns": PER_DIEM_COLUMNS,
             "current": current,
         },
     )

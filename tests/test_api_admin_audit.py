@@ -86,6 +86,7 @@ def _site_admin(*sites):
 
 SITE_ADMIN_MODELS = {
     "assessments": {"instrumentsetting"},
+    "billing": {"payer", "payerrate", "servicecode"},
     "notifications": {"messagetemplate"},
     "patients": {"part2noticetemplate"},
     "scheduling": {"closure", "room", "staffavailability", "track"},

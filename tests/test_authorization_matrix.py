@@ -157,6 +157,19 @@ def build_matrix_world():
         started_at=now - timedelta(hours=2),
         expires_at=now - timedelta(hours=1),
     )
+    from billing.models import Payer
+    from billing.services import authorization_create
+
+    o["authorization"] = authorization_create(
+        episode=episode,
+        by=w.staff[Role.INTAKE],
+        payer=Payer.objects.create(name="Matrix Health Plan", kind="commercial"),
+        authorized_level="2.1",
+        start_date=episode.admission_date,
+        end_date=episode.admission_date + timedelta(days=29),
+        units_authorized=20,
+        reference_number="MATRIX-1",
+    )
     return w
 
 
@@ -222,6 +235,7 @@ def kwargs_for(name: str, converters: dict, w) -> dict:
         "response_id": o["response"].public_id,
         "placement_id": o["placement"].public_id,
         "alert_id": o["alert"].public_id,
+        "authorization_id": o["authorization"].public_id,
     }
     public_id = {
         "users": w.site.public_id,
@@ -398,6 +412,26 @@ STAFF_ADMIN_EXPECTED: dict[str, dict[str, str]] = {
     "assessments.Medication": CLINICAL,
     "assessments.Placement": CLINICAL,
     "assessments.Specimen": CLINICAL,
+    # Payers, the service catalogue and rate tables are program-wide, like message templates:
+    # site admins of one site of two read them; nobody deletes them (one payer row exists here).
+    "billing.Payer": {
+        "superuser": "ok ok ok ok 403",
+        "site_admin": "ok 403 ok ok 403",
+        "other_site_admin": "ok 403 ok ok 403",
+        "staff_no_perms": "403 403 403 absent 403",
+    },
+    "billing.PayerRate": {
+        "superuser": "ok ok absent absent 403",
+        "site_admin": "ok 403 absent absent 403",
+        "other_site_admin": "ok 403 absent absent 403",
+        "staff_no_perms": "403 403 403 absent 403",
+    },
+    "billing.ServiceCode": {
+        "superuser": "ok ok absent absent 403",
+        "site_admin": "ok 403 absent absent 403",
+        "other_site_admin": "ok 403 absent absent 403",
+        "staff_no_perms": "403 403 403 absent 403",
+    },
     "audit.AuditEvent": {
         "superuser": "ok 403 ok ok 403",
         "site_admin": "403 403 403 403 403",
@@ -766,6 +800,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "assessments:specimen_detail": ("GET", "login 404 ok ok ok 404"),
     "assessments:specimen_list": ("GET", "login 403 ok ok ok 404"),
     "audit:list": ("GET", "login 403 403 ok ok ok"),
+    # Authorizations and UR: whoever sees the patient reads; billing.manage (intake, supervisor,
+    # director) records; site admins never see patients.
+    "billing:authorizations": ("GET", "login ok ok ok ok 404"),
+    "billing:authorization_create": ("GET", "login ok 403 ok ok 404"),
+    "billing:authorization_detail": ("GET", "login ok ok ok ok 404"),
+    "billing:authorization_edit": ("GET", "login ok 403 ok ok 404"),
+    "billing:review_create": ("POST", "login ok 403 ok ok 404"),
     "home": ("GET", "login ok ok ok ok ok"),
     "intake:board": ("GET", "login ok ok ok 403 403"),
     "intake:referral": ("GET", "login ok ok ok ok 404"),

@@ -25,6 +25,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("plans",),
     ("assessments", "scheduling"),
     ("sessions",),
+    ("billing",),
     ("reports",),
     ("iop",),
 ]

@@ -16,6 +16,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # The per-diem billing export (MRNs and dates of service): reports.view is needed too.
     # Not site admins: they configure the site and never see patients, so they get no MRN export.
     "billing.export": frozenset({R.SUPERVISOR, R.DIRECTOR}),
+    # Recording payer authorizations and utilization reviews (UR) on a patient's chart: the
+    # intake/UR staff who call the payers, supervisors and the program director. Counselors
+    # read them (patient.view) without recording them; site admins never see patients.
+    "billing.manage": frozenset({R.INTAKE, R.SUPERVISOR, R.DIRECTOR}),
     # Patients and intake.
     "patient.view": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR, R.DIRECTOR}),
     "patient.register": frozenset({R.INTAKE, R.CLINICIAN, R.SUPERVISOR}),
