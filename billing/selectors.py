@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -35,7 +35,7 @@ from scheduling.models import LevelOfCare, SessionStatus
 from sessions.models import ATTENDED_VALUES, Attendance
 from users.expressions import LocalDate
 
-from .models import Authorization, PayerRate, ServiceCode, UnitType, overlapping_q
+from .models import Authorization, PayerRate, ServiceCode, UnitType, UtilizationReview, overlapping_q
 
 IN_EFFECT = [PlanStatus.SIGNED, PlanStatus.SUPERSEDED]
 
@@ -268,3 +268,58 @@ def claim_lines(site_id: int, start: date, end: date) -> list[ClaimLine]:
                 line.flags.append(f"{FLAG_OVER_UNITS} ({line.units_used} of {auth.units_authorized})")
         lines.append(line)
     return lines
+
+
+# --- utilization reviews due ---------------------------------------------------------------------
+
+# The object type of a "utilization review due" task; its id is "<patient public id>:ur<authorization>:<due date>".
+REVIEW_DUE_OBJECT = "billing.ReviewDue"
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    """The next utilization review of an open episode's current authorization."""
+
+    authorization: Authorization
+    last_review: UtilizationReview
+    due_on: date
+
+    @property
+    def patient(self):
+        return self.authorization.episode.patient
+
+    def overdue(self, today: date) -> bool:
+        return self.due_on < today
+
+
+def reviews_due(site_ids: Iterable[int], today: date, *, horizon_days: int = 0) -> list[ReviewDue]:
+    """Open episodes whose current authorization (the latest to start) has its next utilization
+    review due on or before ``today + horizon_days``, by due date. The next review is the one the
+    latest recorded review set (a discharge review sets none). Two queries, whatever the number
+    of rows; soft-deleted patients and discharged episodes are left out."""
+    auths = list(
+        Authorization.objects.filter(
+            site_id__in=list(site_ids),
+            episode__discharge_date__isnull=True,
+            episode__patient__deleted_at__isnull=True,
+        )
+        .select_related("episode__patient", "payer")
+        .order_by("episode_id", "-start_date", "-pk")
+    )
+    current: dict[int, Authorization] = {}
+    for auth in auths:
+        current.setdefault(auth.episode_id, auth)  # the first per episode is the latest to start
+    latest: dict[int, UtilizationReview] = {}
+    for review in UtilizationReview.objects.filter(authorization__in=list(current.values())).order_by(
+        "authorization_id", "-review_date", "-pk"
+    ):
+        latest.setdefault(review.authorization_id, review)
+    horizon = today + timedelta(days=horizon_days)
+    due = [
+        ReviewDue(authorization=auth, last_review=review, due_on=review.next_review_date)
+        for auth in current.values()
+        if (review := latest.get(auth.pk)) is not None
+        and review.next_review_date is not None
+        and review.next_review_date <= horizon
+    ]
+    return sorted(due, key=lambda d: (d.due_on, d.authorization.episode.patient.mrn))

@@ -384,6 +384,8 @@ REMINDER_PLAN_HOURS = envint("REMINDER_PLAN_HOURS", 48, minimum=1)
 # Staff: an in-app task for a note still unsigned this long after its session; the daily digest
 # goes out at this local hour at each site.
 NOTE_UNSIGNED_ALERT_HOURS = envint("NOTE_UNSIGNED_ALERT_HOURS", 24, minimum=1)
+# An in-app task for the counselor and supervisors when a utilization review is due this many days ahead.
+UR_REVIEW_ALERT_DAYS = envint("UR_REVIEW_ALERT_DAYS", 2, minimum=0)
 STAFF_DIGEST_HOUR = envint("STAFF_DIGEST_HOUR", 7, minimum=0)
 if STAFF_DIGEST_HOUR > 23:
     raise ImproperlyConfigured(f"STAFF_DIGEST_HOUR: {STAFF_DIGEST_HOUR} is not an hour of the day (0–23).")

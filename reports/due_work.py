@@ -5,7 +5,9 @@ This reads sessions, plans and assessments, so it lives on the top floor (ARCHIT
 ``notifications`` delivers what it produces without knowing those apps. The hourly
 ``due_work_sweep`` raises ``REVIEW_DUE`` alerts (low severity, for the patient's counselor or
 the note's author) for notes unsigned ``NOTE_UNSIGNED_ALERT_HOURS`` after the session ended,
-and for treatment plans and re-assessments that are overdue; each is raised once per record and
+for treatment plans and re-assessments that are overdue, and for utilization reviews due within
+``UR_REVIEW_ALERT_DAYS`` (the payer stops paying days once a concurrent review is missed, so
+the counselor and supervisors are told before, not after); each is raised once per record and
 due date (``alert_raise`` returns the existing one), so a rerun changes nothing. No-show and
 absence follow-ups are raised by ``sessions`` itself.
 
@@ -23,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assessments.selectors import assessments_due
+from billing.selectors import REVIEW_DUE_OBJECT, reviews_due
 from notifications.models import TITLES, Alert, AlertKind, Severity
 from notifications.services import alert_raise
 from notifications.staff import digest_counter
@@ -34,6 +37,7 @@ from users.models import Site
 TITLES.setdefault("NOTE_UNSIGNED", "A progress note is still unsigned")
 TITLES.setdefault("PLAN_OVERDUE", "A treatment or relapse-prevention plan is overdue")
 TITLES.setdefault("REASSESSMENT_OVERDUE", "A re-assessment is overdue")
+TITLES.setdefault("UR_REVIEW_DUE", "A utilization review with the payer is due")
 
 
 def _raise(**kwargs) -> Alert:
@@ -100,14 +104,30 @@ def _overdue_assessments(site: Site, today) -> int:
     return raised
 
 
+def _ur_reviews_due(site: Site, today) -> int:
+    raised = 0
+    for due in reviews_due([site.pk], today, horizon_days=settings.UR_REVIEW_ALERT_DAYS):
+        with transaction.atomic():
+            _raise(
+                site=site,
+                patient=due.patient,
+                title_code="UR_REVIEW_DUE",
+                object_type=REVIEW_DUE_OBJECT,
+                object_id=f"{due.patient.public_id}:ur{due.authorization.pk}:{due.due_on}",
+            )
+        raised += 1
+    return raised
+
+
 def due_work_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Raise the due-work alerts; each is raised once per record and due date (safe to rerun)."""
     now = now or timezone.now()
-    totals = {"notes": _unsigned_notes(now), "plans": 0, "assessments": 0}
+    totals = {"notes": _unsigned_notes(now), "plans": 0, "assessments": 0, "ur_reviews": 0}
     for site in Site.objects.filter(is_active=True):
         today = site_today(site)
         totals["plans"] += _overdue_plans(site, today)
         totals["assessments"] += _overdue_assessments(site, today)
+        totals["ur_reviews"] += _ur_reviews_due(site, today)
     return totals
 
 

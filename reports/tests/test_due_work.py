@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.selectors import assessments_due
@@ -84,6 +85,40 @@ def test_the_sweep_raises_overdue_reassessment_tasks_once(patient, counselor):
     assert Alert.objects.filter(title_code="REASSESSMENT_OVERDUE").count() == first["assessments"]
     alert = Alert.objects.filter(title_code="REASSESSMENT_OVERDUE").first()
     assert list(alert.recipients.all()) == [counselor] and alert.patient == patient
+
+
+def test_a_utilization_review_due_soon_raises_one_task_for_the_counselor_and_supervisors(
+    patient, counselor, make_staff, site, settings
+):
+    from billing import services as billing_services
+    from billing.tests.helpers import make_authorization, make_payer
+
+    settings.UR_REVIEW_ALERT_DAYS = 2
+    supervisor = make_staff(Role.SUPERVISOR)
+    intake = make_staff(Role.INTAKE)
+    today = site_today(site)
+    auth = make_authorization(patient.episodes.get(), make_payer("Test Medicaid"), by=intake)
+    review = billing_services.utilization_review_record(
+        authorization=auth,
+        by=intake,
+        review_date=today - timedelta(days=4),
+        kind="concurrent",
+        outcome="approved",
+        next_review_date=today + timedelta(days=3),
+        reviewer="Dr. Payer Reviewer",
+    )
+    assert due_work.due_work_sweep()["ur_reviews"] == 0  # three days ahead: not yet
+    settings.UR_REVIEW_ALERT_DAYS = 3
+    assert due_work.due_work_sweep()["ur_reviews"] == 1
+    assert due_work.due_work_sweep()["ur_reviews"] == 1  # the same task again, not a second one
+    alert = Alert.objects.get(title_code="UR_REVIEW_DUE")
+    assert alert.kind == AlertKind.REVIEW_DUE and alert.patient == patient
+    assert alert.title == "A utilization review with the payer is due"
+    assert set(alert.recipients.all()) == {counselor, supervisor}
+    assert alert.target_url == reverse("billing:authorizations", args=[patient.public_id])
+    assert str(review.next_review_date) in alert.object_id and len(alert.object_id) <= 64
+    for secret in (patient.legal_first_name, patient.legal_last_name, patient.mrn, auth.reference_number):
+        assert secret not in alert.title
 
 
 def test_the_digest_carries_the_due_work_counts_and_no_names(patient, counselor, draft_note, site):
