@@ -18,6 +18,7 @@ v1 = [
     path("", include("sessions.api.urls")),
     path("", include("assessments.api.urls")),
     path("", include("plans.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("reports.api.urls")),
 ]

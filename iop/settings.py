@@ -464,6 +464,11 @@ SPECTACULAR_SETTINGS = {
         "PlacementStatusEnum": "assessments.models.PlacementStatus",
         "RevocationMethodEnum": "patients.models.RevocationMethod",
         "PurposeEnum": "patients.models.Purpose",
+        "PayerKindEnum": "billing.models.PayerKind",
+        "ReviewKindEnum": "billing.models.ReviewKind",
+        "ReviewOutcomeEnum": "billing.models.ReviewOutcome",
+        "ClaimTypeEnum": "billing.models.ClaimType",
+        "UnitTypeEnum": "billing.models.UnitType",
     },
 }
 

@@ -710,6 +710,7 @@ def test_print_observed_table():
                     "api:plan-update",
                     "api:group-note-update",
                     "api:placement-update",
+                    "api:authorization-update",
                 }:
                     methods[name] = "PATCH"
             got = probe(w, column, name, converters, methods[name])
@@ -735,6 +736,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api:alert-detail": ("GET", "login 404 ok ok ok 404"),
     "api:alert-list": ("GET", "login 403 ok ok ok 403"),
     "api:assessment-create": ("POST", "login ok ok ok ok ok"),
+    # Authorizations: read by whoever sees the patient, written with billing.manage (intake,
+    # supervisor, director); an empty create is 400 for every role, PATCH without If-Match 428.
+    "api:authorization-create": ("POST", "login ok ok ok ok ok"),
+    "api:authorization-detail": ("GET", "login ok ok ok ok 404"),
+    "api:authorization-list": ("GET", "login ok ok ok ok 403"),
+    "api:authorization-review-create": ("POST", "login ok 403 ok ok 404"),
+    "api:authorization-update": ("PATCH", "login ok 403 ok ok 404"),
     "api:assessment-detail": ("GET", "login ok ok ok ok 404"),
     "api:assessment-list": ("GET", "login ok ok ok ok 403"),
     "api:assessment-score": ("POST", "login ok ok ok 403 403"),
@@ -770,6 +778,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api:placement-detail": ("GET", "login 404 ok ok ok 404"),
     "api:placement-list": ("GET", "login 403 ok ok ok 403"),
     "api:placement-recommend": ("POST", "login 403 ok ok 403 403"),
+    "api:payer-list": ("GET", "login ok ok ok ok ok"),
     "api:plan-create": ("POST", "login ok ok ok ok ok"),
     "api:plan-detail": ("GET", "login 403 ok ok ok 403"),
     "api:plan-list": ("GET", "login 403 ok ok ok 403"),
@@ -777,6 +786,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api:plan-update": ("PATCH", "login 403 ok ok 403 403"),
     "api:redoc": ("GET", "login ok ok ok ok ok"),
     "api:schema": ("GET", "login ok ok ok ok ok"),
+    "api:service-code-list": ("GET", "login ok ok ok ok ok"),
     "api:session-book": ("POST", "login ok ok ok ok ok"),
     "api:session-detail": ("GET", "login ok ok ok ok ok"),
     "api:session-list": ("GET", "login ok ok ok ok ok"),
