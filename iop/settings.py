@@ -144,6 +144,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "users.middleware.RequireMFAMiddleware",
+    "users.middleware.ScreenLockMiddleware",
     "users.middleware.CurrentSiteMiddleware",
     "users.middleware.NoStoreMiddleware",
 ]
@@ -238,6 +239,9 @@ MFA_TOTP_ISSUER = envstr("MFA_TOTP_ISSUER", "IOP Clinic")
 
 # Idle timeout (HIPAA automatic logoff) and an absolute session lifetime.
 SESSION_IDLE_TIMEOUT_MINUTES = envint("SESSION_IDLE_TIMEOUT_MINUTES", 15, minimum=1)
+# The screen lock (users/lock.py): pages cover themselves after this many idle minutes and the
+# session needs a "confirm it's you" to go on. 0, or not shorter than the idle sign-out: off.
+SESSION_LOCK_MINUTES = envint("SESSION_LOCK_MINUTES", 10, minimum=0)
 SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 # Signing a legal record or exporting PHI needs an authentication (sign-in or "confirm it's

@@ -920,6 +920,15 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "sessions:progress_note_new": ("POST", "login 403 ok ok 403 403"),
     "sessions:rollcall": ("GET", "login 403 ok ok ok 403"),
     "sessions:rollcall_row": ("POST", "login 403 ok ok 403 403"),
+    # The screen lock (users/lock.py): every signed-in person's own session, no record. The
+    # keep-alive and the lock status answer anyone (nothing to show; a signed-out caller reads
+    # as locked).
+    "users:alive": ("GET", "ok ok ok ok ok ok"),
+    "users:lock": ("POST", "login ok ok ok ok ok"),
+    "users:lock_status": ("GET", "ok ok ok ok ok ok"),
+    "users:locked": ("GET", "login ok ok ok ok ok"),
+    "users:unlock": ("GET", "login ok ok ok ok ok"),
+    "users:unlocked": ("GET", "login ok ok ok ok ok"),
     "users:api_token_create": ("POST", "login ok ok ok ok ok"),
     # The probed token is the clinician's: only its owner reaches it.
     "users:api_token_revoke": ("POST", "login 404 ok 404 404 404"),

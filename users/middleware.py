@@ -23,6 +23,8 @@ LAST_SEEN_KEY = "iop_last_seen"
 MFA_KEY = "iop_mfa_user"
 AUTH_AT_KEY = "iop_auth_at"
 SITE_KEY = "iop_site_id"
+# The lock, its status and the locked page (users/lock.py) are not activity.
+LOCK_STATUS_PATH = "/session/lock"
 # Refresh the idle stamp at most this often, so most requests do not write the session.
 _TOUCH_EVERY = 30
 
@@ -88,7 +90,9 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, reason)
                 return _redirect_to_login(request)
-            if now - last_seen >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:
+            # A covered page asking whether it may uncover itself is not activity.
+            touch = not request.path.startswith(LOCK_STATUS_PATH)
+            if touch and (now - last_seen >= _TOUCH_EVERY or LAST_SEEN_KEY not in session):
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
 
@@ -152,6 +156,21 @@ class RequireMFAMiddleware:
                     "before you can see patient information.",
                 )
                 return HttpResponseRedirect(reverse("mfa_index"))
+        return self.get_response(request)
+
+
+class ScreenLockMiddleware:
+    """A locked session (``users.lock``) sees the locked page instead of any page, and its API
+    calls answer 401, until the user confirms it's them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .lock import OPEN_WHILE_LOCKED, is_locked, locked_response
+
+        if request.user.is_authenticated and not request.path.startswith(OPEN_WHILE_LOCKED) and is_locked(request):
+            return locked_response(request)
         return self.get_response(request)
 
 

@@ -1,11 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import lock, views
 from .api import views_tokens
 
 app_name = "users"
 urlpatterns = [
     path("site/switch/", views.site_switch, name="site_switch"),
+    # The screen lock: under /session/ (lock.PREFIX), reachable while locked.
+    path("session/alive/", lock.alive, name="alive"),
+    path("session/lock/", lock.lock, name="lock"),
+    path("session/lock/status/", lock.status, name="lock_status"),
+    path("session/locked/", lock.locked, name="locked"),
+    path("session/unlock/", lock.unlock, name="unlock"),
+    path("session/unlocked/", lock.unlocked, name="unlocked"),
     path("sites/<uuid:public_id>/", views.site_detail, name="site_detail"),
     path("sites/<uuid:public_id>/edit/", views.site_edit, name="site_edit"),
     path("sites/<uuid:public_id>/staff/", views.staff, name="staff"),
