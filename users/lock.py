@@ -17,6 +17,7 @@ page that loads nothing does (the page says so about once a minute, ``alive``).
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -69,11 +70,9 @@ def locked_response(request: HttpRequest) -> HttpResponse:
     """What a locked session gets for any page: the locked page (pages), 401 (the API)."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "The screen is locked. Confirm it's you to unlock it."}, status=401)
-    target = (
-        f"{reverse('users:locked')}?next={request.get_full_path()}"
-        if request.method == "GET"
-        else reverse("users:locked")
-    )
+    target = reverse("users:locked")
+    if request.method == "GET":
+        target = f"{target}?{urlencode({'next': request.get_full_path()})}"
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = target
@@ -116,11 +115,15 @@ def unlocked(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def alive(request: HttpRequest) -> HttpResponse:
+def alive(request: HttpRequest) -> JsonResponse:
     """Typing is activity too: a page where the user has been typing (or clicking) without
     loading anything calls this about once a minute, so the server's idle sign-out does not end
-    the session under a note being written."""
-    return HttpResponse(status=204)
+    the session under a note being written. The answer says whether another tab locked the
+    session meanwhile (a browser that shares no storage between tabs): the page then covers
+    itself too, before a save could be turned away."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"locked": True, "signed_in": False})
+    return JsonResponse({"locked": is_locked(request), "signed_in": True})
 
 
 @require_safe

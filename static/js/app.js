@@ -113,6 +113,8 @@
     if (!locked && lastLocal > lastPing && Date.now() - lastPing >= 60 * 1000) {
       lastPing = Date.now();
       fetch(body.getAttribute("data-alive-url"), { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (state) { if (state.signed_in && state.locked && lockMinutes) { lock(false); } })
         .catch(function () { /* offline: the next save tells */ });
     }
   }

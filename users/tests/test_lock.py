@@ -43,7 +43,7 @@ def test_a_locked_session_sees_the_locked_page_everywhere_until_it_confirms(clie
     assert client.get(home).status_code == 200
     _lock(client)
     response = client.get(home)
-    assert response.status_code == 302 and response["Location"] == f"{reverse('users:locked')}?next=/"
+    assert response.status_code == 302 and response["Location"] == f"{reverse('users:locked')}?next=%2F"
     page = client.get(response["Location"])
     assert page.status_code == 200 and b"Screen locked" in page.content
     assert (
@@ -55,6 +55,8 @@ def test_a_locked_session_sees_the_locked_page_everywhere_until_it_confirms(clie
     api = client.get(reverse("api:me"))
     assert api.status_code == 401 and "locked" in api.json()["detail"]
     assert client.post(reverse("patients:search"), {"q": "x"}).status_code == 302  # a write too
+    deep = client.get("/alerts/?state=open&page=2")
+    assert deep["Location"] == f"{reverse('users:locked')}?next=%2Falerts%2F%3Fstate%3Dopen%26page%3D2"
     assert client.get(reverse("users:lock_status")).json() == {"locked": True, "signed_in": True}
     # Confirming (in another tab) lifts it everywhere.
     _confirm(client)
@@ -111,8 +113,9 @@ def test_the_lock_and_its_status_are_not_activity_but_typing_is(client):
     client.post(reverse("users:lock"))
     client.get(reverse("users:locked"))
     assert client.session[LAST_SEEN_KEY] == five_minutes_ago
+    assert client.get(reverse("users:alive")).json() == {"locked": True, "signed_in": True}  # cover this tab too
     _confirm(client)
-    assert client.get(reverse("users:alive")).status_code == 204
+    assert client.get(reverse("users:alive")).json() == {"locked": False, "signed_in": True}
     assert client.session[LAST_SEEN_KEY] > five_minutes_ago
 
 
