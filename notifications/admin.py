@@ -36,7 +36,7 @@ class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     site_admin_can = frozenset({"view", "add", "change"})
 
-    list_display = ["key", "channel", "audience", "version", "updated_at"]
+    list_display = ["key", "channel", "language", "audience", "version", "updated_at"]
     list_filter = ["channel", "audience"]
     readonly_fields = ["version"]
 

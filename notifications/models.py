@@ -18,7 +18,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from users.models import Site, TimeStampedModel
 
@@ -207,17 +208,28 @@ class MessageTemplate(TimeStampedModel):
 
     key = models.CharField(max_length=60)
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Empty: the text every patient gets unless there is one in their language. Otherwise a "
+        "language as recorded on patients (e.g. Spanish): patients with that language get this text.",
+    )
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PATIENT)
     subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
     body = models.TextField()
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["key", "channel"]
-        constraints = [models.UniqueConstraint(fields=["key", "channel"], name="message_template_key_channel_unique")]
+        ordering = ["key", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                F("key"), F("channel"), Lower("language"), name="message_template_key_channel_language_unique"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.get_channel_display()}, v{self.version})"
+        language = f", {self.language}" if self.language else ""
+        return f"{self.key} ({self.get_channel_display()}{language}, v{self.version})"
 
     def clean(self) -> None:
         super().clean()
@@ -227,7 +239,20 @@ class MessageTemplate(TimeStampedModel):
         # A key the product sends to patients is linted whatever audience the row claims.
         patient_keys = {key for (key, _), t in DEFAULT_TEMPLATES.items() if t.audience == Audience.PATIENT}
         patient_facing = self.audience == Audience.PATIENT or self.key in patient_keys
+        self.language = " ".join((self.language or "").split())
         errors: dict[str, list[str]] = {}
+        if self.language and not patient_facing:
+            errors.setdefault("language", []).append("Only patient messages have language versions.")
+        if (
+            self.key
+            and self.channel
+            and MessageTemplate.objects.filter(key=self.key, channel=self.channel, language__iexact=self.language)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors.setdefault("language", []).append(
+                f"This message already has a {self.language or 'default'} text on this channel: change that one."
+            )
         if self.channel != Channel.EMAIL and self.subject:
             errors.setdefault("subject", []).append("Only email messages have a subject.")
         for name in ("subject", "body"):
@@ -276,6 +301,9 @@ class OutboundMessage(TimeStampedModel):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     template_key = models.CharField(max_length=60)
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    template_language = models.CharField(
+        max_length=40, blank=True, help_text="The language version sent; empty: the default text."
+    )
     context = models.JSONField(default=dict, blank=True, help_text="Ids only.")
     cause = models.CharField(max_length=120, db_index=True)
     kind = models.CharField(max_length=40)

@@ -115,10 +115,23 @@ class Rendered:
     subject: str
     body: str
     version: int
+    language: str = ""
 
 
-def render_message(template_key: str, channel: str, context: dict, *, patient_facing: bool = True) -> Rendered:
-    row = MessageTemplate.objects.filter(key=template_key, channel=channel).first()
+def pick_template(template_key: str, channel: str, language: str = "") -> MessageTemplate | None:
+    """The administrators' text for this message: the version in ``language`` (the patient's, as
+    recorded; compared without case or extra spaces) when there is one, else the default one;
+    None when they wrote neither (the built-in text applies)."""
+    rows = list(MessageTemplate.objects.filter(key=template_key, channel=channel))
+    wanted = " ".join(language.split()).lower()
+    in_language = next((r for r in rows if wanted and r.language.lower() == wanted), None)
+    return in_language or next((r for r in rows if not r.language), None)
+
+
+def render_message(
+    template_key: str, channel: str, context: dict, *, patient_facing: bool = True, language: str = ""
+) -> Rendered:
+    row = pick_template(template_key, channel, language)
     if row is not None:
         subject, body, version, audience = row.subject, row.body, row.version, row.audience
     else:
@@ -126,7 +139,12 @@ def render_message(template_key: str, channel: str, context: dict, *, patient_fa
         if default is None:
             raise Skip(MessageStatus.FAILED, "NO_TEMPLATE")
         subject, body, version, audience = default.subject, default.body, 0, default.audience
-    rendered = Rendered(render(subject, context) if subject else "", render(body, context), version)
+    rendered = Rendered(
+        render(subject, context) if subject else "",
+        render(body, context),
+        version,
+        row.language if row is not None else "",
+    )
     # Defence in depth: a sender name or a value can carry a blocked word even when the template
     # cannot; such a message is not sent (checked on the rendered text, which is then discarded).
     if (patient_facing or audience == Audience.PATIENT) and lint_patient_template(
@@ -413,6 +431,7 @@ class Delivery:
     body: str
     version: int
     sender_name: str
+    language: str = ""
 
 
 def patient_address(patient, channel: str) -> str:
@@ -449,6 +468,7 @@ def patient_address(patient, channel: str) -> str:
 def _prepare(message: OutboundMessage, now: datetime) -> Delivery:
     site = message.site
     variables: dict = {"sender_name": site.sender_name, "site_phone": site.phone}
+    language = ""
     if message.recipient_kind == RecipientKind.PATIENT:
         patient = message.patient
         to = patient_address(patient, message.channel)
@@ -458,6 +478,7 @@ def _prepare(message: OutboundMessage, now: datetime) -> Delivery:
         variables.update(
             first_name=first_name_of(patient), initials=initials_of(patient), sign_in_url=sign_in_url(patient=True)
         )
+        language = patient.language
     else:
         staff = message.staff
         if not staff.is_active or not staff.memberships.filter(site=site, is_active=True).exists():
@@ -474,8 +495,10 @@ def _prepare(message: OutboundMessage, now: datetime) -> Delivery:
     # name). ``Site.clean`` refuses a revealing one; this catches one saved around it.
     if patient_facing and lint_patient_template(site.sender_name):
         raise Skip(MessageStatus.FAILED, "PRIVACY_LINT")
-    rendered = render_message(message.template_key, message.channel, variables, patient_facing=patient_facing)
-    return Delivery(to, rendered.subject, rendered.body, rendered.version, site.sender_name)
+    rendered = render_message(
+        message.template_key, message.channel, variables, patient_facing=patient_facing, language=language
+    )
+    return Delivery(to, rendered.subject, rendered.body, rendered.version, site.sender_name, rendered.language)
 
 
 def _deliver(message: OutboundMessage, delivery: Delivery) -> str:
@@ -581,6 +604,7 @@ def outbox_send(message_id: int) -> str:
         sent_at=timezone.now(),
         provider_message_id=provider_id[:120],
         template_version=delivery.version,
+        template_language=delivery.language,
         last_error="",
     )
     return MessageStatus.SENT

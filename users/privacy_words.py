@@ -14,12 +14,15 @@ How a listed term matches, case-insensitively:
   and "rehabbing"; "relapse" blocks "relapses", "relapsed", "relapsing"; "recovery" blocks
   "recoveries"; an acronym written in capitals takes only a plural "s" ("IOPs");
 - in a term of several words the words may be joined by spaces or hyphens ("level of care",
-  "level-of-care"); a hyphen in a term also matches no gap at all ("12-step", "12 step", "12step").
+  "level-of-care"); a hyphen in a term also matches no gap at all ("12-step", "12 step", "12step");
+- with accents ignored: the text is compared with its accents removed, so the Spanish terms are
+  listed without them ("recuperacion" blocks "recuperación").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Grouped for review, one form per term (inflections are generated: see the module docstring).
 BLOCKED_TERMS: tuple[str, ...] = (
@@ -160,6 +163,46 @@ BLOCKED_TERMS: tuple[str, ...] = (
     "12-step",
     "twelve-step",
     "mutual-help",
+    # Spanish, for the Spanish versions of patient texts (written without accents: a text is
+    # compared with its accents removed, so "recuperación" and "recuperacion" both match).
+    "recuperacion",
+    "adiccion",
+    "adicciones",
+    "adicto",
+    "adicta",
+    "droga",
+    "drogadiccion",
+    "alcoholico",
+    "alcoholica",
+    "desintoxicacion",
+    "rehabilitacion",
+    "recaida",
+    "sobriedad",
+    "sobrio",
+    "sobria",
+    "abstinencia",
+    "sobredosis",
+    "sustancia",
+    "dependencia",
+    "opioide",
+    "opiaceo",
+    "heroina",
+    "cocaina",
+    "marihuana",
+    "fentanilo",
+    "metanfetamina",
+    "metadona",
+    "buprenorfina",
+    "naloxona",
+    "naltrexona",
+    "ambulatorio intensivo",
+    "hospitalizacion parcial",
+    "tratamiento de adicciones",
+    "orina",
+    "toxicologia",
+    "alcoholicos anonimos",
+    "narcoticos anonimos",
+    "doce pasos",
 )
 
 _DASHES = "\\-\u2010\u2011\u2012\u2013\u2014"  # hyphen-minus, hyphens, en and em dashes
@@ -213,10 +256,18 @@ def _alternatives(terms: tuple[str, ...]) -> str:
 BLOCKED_RE = re.compile(r"(?<!\w)(?:" + _alternatives(BLOCKED_TERMS) + r")(?!\w)", re.IGNORECASE)
 
 
+def _without_accents(text: str) -> str:
+    """ "Recuperación" → "Recuperacion": letters with their accents and other marks removed."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def find_blocked_words(text: str) -> list[str]:
-    """The blocked words in ``text`` as they appear there (lower case, spaces collapsed), sorted
-    and without repeats; empty when the text is neutral."""
-    return sorted({" ".join(m.group(0).lower().split()) for m in BLOCKED_RE.finditer(text or "")})
+    """The blocked words in ``text`` (lower case, accents removed, spaces collapsed), sorted and
+    without repeats; empty when the text is neutral."""
+    plain = _without_accents(text or "")
+    return sorted({" ".join(m.group(0).lower().split()) for m in BLOCKED_RE.finditer(plain)})
 
 
 def quoted(words: list[str]) -> str:
