@@ -200,6 +200,11 @@ class MessageStatus(models.TextChoices):
     SUPPRESSED = "suppressed", "Suppressed (no consent or preference)"
 
 
+# Languages whose revealing words the privacy linter knows (users/privacy_words.py): patient texts
+# may have versions in these only.
+LINTED_LANGUAGES = frozenset({"english", "spanish"})
+
+
 class MessageTemplate(TimeStampedModel):
     """The text of one kind of message on one channel. Patient-facing templates are checked by
     ``lint_patient_template`` (DOMAIN.md §13) and cannot be saved with SUD-revealing words or a
@@ -211,8 +216,8 @@ class MessageTemplate(TimeStampedModel):
     language = models.CharField(
         max_length=40,
         blank=True,
-        help_text="Empty: the text every patient gets unless there is one in their language. Otherwise a "
-        "language as recorded on patients (e.g. Spanish): patients with that language get this text.",
+        help_text="Empty: the text every patient gets unless there is one in their language. Otherwise "
+        "English or Spanish, as recorded on patients: patients with that language get this text.",
     )
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PATIENT)
     subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
@@ -243,6 +248,11 @@ class MessageTemplate(TimeStampedModel):
         errors: dict[str, list[str]] = {}
         if self.language and not patient_facing:
             errors.setdefault("language", []).append("Only patient messages have language versions.")
+        elif self.language and self.language.lower() not in LINTED_LANGUAGES:
+            errors.setdefault("language", []).append(
+                f"The privacy check knows the revealing words of {' and '.join(sorted(LINTED_LANGUAGES)).title()} "
+                "only: a text in another language could name treatment unnoticed."
+            )
         if (
             self.key
             and self.channel

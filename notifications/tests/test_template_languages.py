@@ -90,3 +90,9 @@ def test_staff_messages_have_no_language_versions(db):
             key="staff_urgent_alert", channel="email", audience="staff", language="Spanish", body="Hay una alerta."
         ).full_clean()
     assert "language" in refused.value.message_dict
+
+
+def test_only_languages_the_privacy_check_reads_have_versions(db):
+    with pytest.raises(ValidationError) as refused:
+        MessageTemplate(key="sms_help", channel="sms", language="French", body="Bonjour {{ first_name }}.").full_clean()
+    assert "privacy check" in refused.value.message_dict["language"][0]
