@@ -87,8 +87,9 @@ def test_an_addendum_is_added_from_the_detail_page(client_as, draft, facilitator
     assert "Patient called." in client.get(detail).content.decode()
 
 
-def test_the_chart_copy_page_shows_no_other_attendee(client_as, signed_group, group):
-    client = client_as(Role.CLINICIAN)
+def test_the_chart_copy_page_shows_no_other_attendee(client_as, make_staff, signed_group, group):
+    # A fixed name: a generated one can share a first name with an attendee ("Blake").
+    client = client_as(user=make_staff(Role.CLINICIAN, full_name="Morgan Viewer"))
     alpha = group.episodes[0].patient
     page = client.get(reverse("sessions:patient_group_note", args=[alpha.public_id, signed_group.public_id]))
     assert page.status_code == 200
