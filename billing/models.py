@@ -342,6 +342,13 @@ class Authorization(TimeStampedModel):
     def units_remaining(self) -> int:
         return self.units_authorized - self.units_used
 
+    @property
+    def next_review_date(self) -> date | None:
+        """The date the latest recorded review set for the next one; None before any review or
+        after a discharge review. Reads ``reviews.all()`` (newest first): lists prefetch it."""
+        latest = next(iter(self.reviews.all()), None)
+        return latest.next_review_date if latest is not None else None
+
     def covers(self, day: date) -> bool:
         return self.start_date <= day <= self.end_date
 

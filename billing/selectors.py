@@ -35,7 +35,7 @@ from scheduling.models import LevelOfCare, SessionStatus
 from sessions.models import ATTENDED_VALUES, Attendance
 from users.expressions import LocalDate
 
-from .models import Authorization, PayerRate, ServiceCode, UnitType, UtilizationReview, overlapping_q
+from .models import Authorization, PayerRate, ServiceCode, UnitType, overlapping_q
 
 IN_EFFECT = [PlanStatus.SIGNED, PlanStatus.SUPERSEDED]
 
@@ -276,12 +276,41 @@ def claim_lines(site_id: int, start: date, end: date) -> list[ClaimLine]:
 REVIEW_DUE_OBJECT = "billing.ReviewDue"
 
 
+# How a pending review is shown (the page's badge; "due soon" is the alert's window).
+OVERDUE, DUE_SOON, SCHEDULED = "overdue", "due soon", "scheduled"
+
+
+def superseded(authorizations: Iterable[Authorization]) -> set[int]:
+    """The pks of the authorizations another one of the list replaces: the same episode and payer,
+    starting later. Its reviews are over: the later authorization carries the next one."""
+    latest: dict[tuple[int, int], Authorization] = {}
+    for auth in authorizations:
+        key = (auth.episode_id, auth.payer_id)
+        if key not in latest or (auth.start_date, auth.pk) > (latest[key].start_date, latest[key].pk):
+            latest[key] = auth
+    current = {a.pk for a in latest.values()}
+    return {a.pk for a in authorizations if a.pk not in current}
+
+
+def review_state(auth: Authorization, today: date, *, replaced: set[int]) -> str:
+    """Overdue, due soon (within ``UR_REVIEW_ALERT_DAYS``, when the in-app task is raised) or
+    scheduled, for the review pending on an open episode's authorization that no later one of
+    the same payer replaced; "" when none is pending."""
+    due = auth.next_review_date
+    if due is None or not auth.episode.is_open or auth.pk in replaced:
+        return ""
+    if due < today:
+        return OVERDUE
+    if due <= today + timedelta(days=settings.UR_REVIEW_ALERT_DAYS):
+        return DUE_SOON
+    return SCHEDULED
+
+
 @dataclass(frozen=True)
 class ReviewDue:
-    """The next utilization review of an open episode's current authorization."""
+    """The next utilization review pending on an open episode's authorization."""
 
     authorization: Authorization
-    last_review: UtilizationReview
     due_on: date
 
     @property
@@ -293,10 +322,8 @@ class ReviewDue:
 
 
 def reviews_due(site_ids: Iterable[int], today: date, *, horizon_days: int = 0) -> list[ReviewDue]:
-    """Open episodes whose current authorization (the latest to start) has its next utilization
-    review due on or before ``today + horizon_days``, by due date. The next review is the one the
-    latest recorded review set (a discharge review sets none). Two queries, whatever the number
-    of rows; soft-deleted patients and discharged episodes are left out."""
+    """The reviews pending (``review_state``) on or before ``today + horizon_days``, by due date.
+    Two queries, whatever the number of rows; soft-deleted patients are left out."""
     auths = list(
         Authorization.objects.filter(
             site_id__in=list(site_ids),
@@ -304,22 +331,13 @@ def reviews_due(site_ids: Iterable[int], today: date, *, horizon_days: int = 0) 
             episode__patient__deleted_at__isnull=True,
         )
         .select_related("episode__patient", "payer")
-        .order_by("episode_id", "-start_date", "-pk")
+        .prefetch_related("reviews")
     )
-    current: dict[int, Authorization] = {}
-    for auth in auths:
-        current.setdefault(auth.episode_id, auth)  # the first per episode is the latest to start
-    latest: dict[int, UtilizationReview] = {}
-    for review in UtilizationReview.objects.filter(authorization__in=list(current.values())).order_by(
-        "authorization_id", "-review_date", "-pk"
-    ):
-        latest.setdefault(review.authorization_id, review)
+    replaced = superseded(auths)
     horizon = today + timedelta(days=horizon_days)
     due = [
-        ReviewDue(authorization=auth, last_review=review, due_on=review.next_review_date)
-        for auth in current.values()
-        if (review := latest.get(auth.pk)) is not None
-        and review.next_review_date is not None
-        and review.next_review_date <= horizon
+        ReviewDue(authorization=auth, due_on=auth.next_review_date)
+        for auth in auths
+        if review_state(auth, today, replaced=replaced) and auth.next_review_date <= horizon
     ]
-    return sorted(due, key=lambda d: (d.due_on, d.authorization.episode.patient.mrn))
+    return sorted(due, key=lambda d: (d.due_on, d.patient.mrn))

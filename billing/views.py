@@ -10,11 +10,10 @@ audit event; writes are audited by the services, with before/after.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -30,10 +29,7 @@ from . import services
 from .forms import AuthorizationForm, ReviewForm
 from .models import Authorization, UtilizationReview
 from .permissions import authorizations_visible_to, can_manage_billing, get_authorization_for_user
-from .selectors import billable_days, with_units_used
-
-# A review due within this many days is shown as "due soon".
-REVIEW_SOON_DAYS = 3
+from .selectors import billable_days, review_state, superseded, with_units_used
 
 
 def _viewed(request: HttpRequest, patient: Patient, *, obj=None, object_type: str = "") -> None:
@@ -48,21 +44,6 @@ def _context(request: HttpRequest, patient: Patient, *, episodes=None, **extra) 
         "may": {"billing_manage": can_manage_billing(request.user, patient)},
         **extra,
     }
-
-
-def _next_review(auth: Authorization, reviews: list[UtilizationReview], today) -> None:
-    """Set ``next_review`` (the date the latest review asked for) and ``review_state`` (overdue,
-    due soon, scheduled) while the episode is open and the authorization has not ended."""
-    latest = reviews[0] if reviews else None
-    auth.next_review = latest.next_review_date if latest else None
-    auth.review_state = ""
-    if auth.next_review and auth.episode.is_open and auth.end_date >= today:
-        if auth.next_review < today:
-            auth.review_state = "overdue"
-        elif auth.next_review <= today + timedelta(days=REVIEW_SOON_DAYS):
-            auth.review_state = "due soon"
-        else:
-            auth.review_state = "scheduled"
 
 
 @login_required
@@ -81,8 +62,9 @@ def authorizations(request: HttpRequest, public_id) -> HttpResponse:
         .order_by("-start_date", "-id")
     )
     today = site_today(patient.site)
+    replaced = superseded(auths)
     for auth in auths:
-        _next_review(auth, list(auth.reviews.all()), today)
+        auth.review_state = review_state(auth, today, replaced=replaced)
     groups = [(e, [a for a in auths if a.episode_id == e.pk]) for e in episodes]
     _viewed(request, patient, object_type="billing.Authorization")
     return render(
@@ -124,9 +106,11 @@ def authorization_create(request: HttpRequest, public_id) -> HttpResponse:
 def _detail_page(request: HttpRequest, patient: Patient, auth: Authorization, *, form=None) -> HttpResponse:
     days = list(billable_days(auth.start_date, auth.end_date, episode_ids=[auth.episode_id]))
     auth._units_used = len(days)
-    reviews = list(auth.reviews.select_related("recorded_by"))
+    prefetch_related_objects([auth], Prefetch("reviews", UtilizationReview.objects.select_related("recorded_by")))
+    reviews = list(auth.reviews.all())
     today = site_today(patient.site)
-    _next_review(auth, reviews, today)
+    same_payer = Authorization.objects.filter(episode_id=auth.episode_id, payer_id=auth.payer_id)
+    auth.review_state = review_state(auth, today, replaced=superseded([auth, *same_payer.exclude(pk=auth.pk)]))
     may_manage = can_manage_billing(request.user, patient)
     if form is None and may_manage:
         form = ReviewForm(initial={"review_date": today})

@@ -76,7 +76,9 @@ class AuthorizationOutput(OutputSerializer):
     service_code_label = serializers.SerializerMethodField()
     units_used = serializers.IntegerField(read_only=True)
     units_remaining = serializers.IntegerField(read_only=True, help_text="Negative when over the units authorized.")
-    next_review_date = serializers.SerializerMethodField()
+    next_review_date = serializers.DateField(
+        read_only=True, allow_null=True, help_text="The date the latest review set for the next one."
+    )
 
     class Meta:
         model = Authorization
@@ -109,11 +111,6 @@ class AuthorizationOutput(OutputSerializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_service_code_label(self, auth: Authorization) -> str:
         return str(auth.service_code) if auth.service_code_id else ""
-
-    @extend_schema_field(serializers.DateField(allow_null=True))
-    def get_next_review_date(self, auth: Authorization):
-        reviews = list(auth.reviews.all())  # prefetched, newest first
-        return reviews[0].next_review_date if reviews else None
 
 
 class AuthorizationDetailOutput(AuthorizationOutput):

@@ -98,3 +98,33 @@ def test_two_queries_for_one_or_many_episodes(site, payer, intake, today):
         if n == 0:
             assert count() == (2, 1)
     assert count() == (2, 6)
+
+
+def test_each_payers_latest_authorization_keeps_its_own_review(site, episode, payer, intake, today):
+    from .helpers import make_payer
+
+    second = make_payer("Secondary Health Plan", kind="commercial")
+    primary = make_authorization(episode, payer, by=intake, start=today - timedelta(days=10))
+    other = make_authorization(episode, second, by=intake, start=today - timedelta(days=5))
+    _review(primary, intake, on=today - timedelta(days=5), next_on=today)
+    _review(other, intake, on=today - timedelta(days=5), next_on=today + timedelta(days=1))
+    assert [d.authorization for d in reviews_due([site.pk], today, horizon_days=1)] == [primary, other]
+
+
+def test_the_page_and_the_task_read_the_same_rule(site, episode, payer, intake, today, settings):
+    from billing.selectors import DUE_SOON, OVERDUE, SCHEDULED, review_state, superseded
+
+    settings.UR_REVIEW_ALERT_DAYS = 2
+    ended = make_authorization(episode, payer, by=intake, start=today - timedelta(days=30), days=20)
+    _review(ended, intake, on=today - timedelta(days=20), next_on=today - timedelta(days=3))
+    ended = type(ended).objects.prefetch_related("reviews").select_related("episode").get(pk=ended.pk)
+    # The authorization has run out, the episode goes on: the continued-stay review is overdue.
+    assert review_state(ended, today, replaced=superseded([ended])) == OVERDUE
+    assert len(reviews_due([site.pk], today)) == 1
+    later = make_authorization(episode, payer, by=intake, start=today - timedelta(days=9), days=30)
+    assert review_state(ended, today, replaced=superseded([ended, later])) == ""
+    for days, state in ((2, DUE_SOON), (3, SCHEDULED)):
+        _review(later, intake, on=today, next_on=today + timedelta(days=days))
+        fresh = type(later).objects.prefetch_related("reviews").select_related("episode").get(pk=later.pk)
+        assert review_state(fresh, today, replaced=set()) == state
+        assert bool(reviews_due([site.pk], today, horizon_days=settings.UR_REVIEW_ALERT_DAYS)) == (state == DUE_SOON)
