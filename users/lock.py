@@ -33,6 +33,8 @@ LOCKED_KEY = "iop_locked_at"
 # Paths reachable while locked: these pages, allauth's (confirm it's you, sign out) and assets.
 PREFIX = "/session/"
 OPEN_WHILE_LOCKED = (PREFIX, "/accounts/", "/static/", "/favicon")
+# The lock, its status and the locked page: requests that do not count as activity.
+NOT_ACTIVITY = PREFIX + "lock"
 
 
 def lock_minutes() -> int:
@@ -114,22 +116,25 @@ def unlocked(request: HttpRequest) -> HttpResponse:
     return render(request, "users/unlocked.html")
 
 
+def _state(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"locked": True, "signed_in": False})
+    return JsonResponse({"locked": is_locked(request), "signed_in": True})
+
+
 @require_safe
 def alive(request: HttpRequest) -> JsonResponse:
     """Typing is activity too: a page where the user has been typing (or clicking) without
     loading anything calls this about once a minute, so the server's idle sign-out does not end
-    the session under a note being written. The answer says whether another tab locked the
-    session meanwhile (a browser that shares no storage between tabs): the page then covers
+    the session under a note being written. The answer is the lock's state (as ``status``): a
+    tab that missed another tab's lock (a browser that shares no storage between tabs) covers
     itself too, before a save could be turned away."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"locked": True, "signed_in": False})
-    return JsonResponse({"locked": is_locked(request), "signed_in": True})
+    return _state(request)
 
 
 @require_safe
 def status(request: HttpRequest) -> JsonResponse:
-    """``{"locked": …}`` for a covered page deciding whether to uncover itself (never counted as
-    activity). A signed-out session reads as locked: the page must reload to the sign-in."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"locked": True, "signed_in": False})
-    return JsonResponse({"locked": is_locked(request), "signed_in": True})
+    """``{"locked": …, "signed_in": …}`` for a covered page deciding whether to uncover itself
+    (never counted as activity: ``NOT_ACTIVITY``). A signed-out session reads as locked: the page
+    must reload to the sign-in."""
+    return _state(request)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
 
+from . import lock
 from .models import Membership
 from .permissions import prime_roles
 
@@ -23,8 +24,6 @@ LAST_SEEN_KEY = "iop_last_seen"
 MFA_KEY = "iop_mfa_user"
 AUTH_AT_KEY = "iop_auth_at"
 SITE_KEY = "iop_site_id"
-# The lock, its status and the locked page (users/lock.py) are not activity.
-LOCK_STATUS_PATH = "/session/lock"
 # Refresh the idle stamp at most this often, so most requests do not write the session.
 _TOUCH_EVERY = 30
 
@@ -90,8 +89,8 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, reason)
                 return _redirect_to_login(request)
-            # A covered page asking whether it may uncover itself is not activity.
-            touch = not request.path.startswith(LOCK_STATUS_PATH)
+            # The screen lock's own requests (users/lock.py) are not activity.
+            touch = not request.path.startswith(lock.NOT_ACTIVITY)
             if touch and (now - last_seen >= _TOUCH_EVERY or LAST_SEEN_KEY not in session):
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
